@@ -1,0 +1,44 @@
+# The two commands: `make run` and `make test`. Everything else is a helper.
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(VENV)/bin/pip
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: run test install lint bench-api bench-pipeline bench-sweep stop clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## make run: venv + deps + embedded PostgreSQL/Redis + migrations + demo workspace, key and line;
+## then web + worker + beat + relay simulator under honcho. Ctrl-C stops them.
+run: install
+	$(PY) -m tuco.run
+
+## make test: the whole suite on real PostgreSQL and Redis (started if they are down).
+test: install
+	$(PY) -m tests.browser_setup
+	$(VENV)/bin/pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+bench-api: install
+	$(PY) bench/api_throughput.py
+
+bench-pipeline: install
+	$(PY) bench/pipeline.py
+
+bench-sweep: install
+	$(PY) bench/sweep.py
+
+## Stop the embedded PostgreSQL and Redis that `make run` left running.
+stop:
+	$(PY) -m tuco.embedded down
+
+clean: stop
+	rm -rf var

@@ -1,0 +1,90 @@
+"""Messages API: send, list, read (with timeline), cancel. Thin: parse → service → document."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from messaging import schemas
+from messaging.documents import message_document
+from messaging.selectors import message_detail, message_list
+from messaging.send_input import parse_send_request
+from messaging.services.cancel import message_cancel
+from messaging.services.create import SendContext, message_create
+from tuco.auth import workspace_of
+from tuco.idempotency import IdempotentMixin
+from tuco.logging import bind_context, get_logger
+from tuco.throttles import RateLimitedMixin
+
+log = get_logger(__name__)
+
+
+def _duplicate_sentence(age_seconds: int) -> str:
+    return (f"Same message text already sent to this contact {age_seconds}s ago — "
+            "returning existing message instead of sending again")
+
+
+class MessagesApi(RateLimitedMixin, IdempotentMixin, APIView):
+    rate_group = "send"
+
+    @extend_schema(operation_id="messages_send", request=schemas.SendMessageInput,
+                   responses={201: schemas.SendMessageResponse, 200: schemas.SendMessageResponse,
+                              400: schemas.Error, 401: schemas.Error, 402: schemas.Error, 404: schemas.Error,
+                              409: schemas.Error, 429: schemas.Error},
+                   parameters=schemas.SEND_HEADERS, summary="Send a message (iMessage, SMS or email)")
+    def post(self, request: Request) -> Response:
+        workspace = workspace_of(request)
+        send = parse_send_request(request.data)
+        correlation_id = request._request.correlation_id  # type: ignore[attr-defined]
+        if send.correlation_id and not request._request.correlation_id_from_header:  # type: ignore[attr-defined]
+            correlation_id = send.correlation_id  # the header wins over the body; the body over a generated id
+            bind_context(correlationId=correlation_id)
+        log.info("message.api.request", messageType=send.message_type, hasLead=bool(send.lead_id))
+        result = message_create(
+            workspace=workspace, request=send,
+            context=SendContext(correlation_id=correlation_id,
+                                execution_id=(request.headers.get("x-execution-id") or "")[:200],
+                                ghl_workflow_id=(request.headers.get("x-ghl-workflow-id") or "")[:200]),
+        )
+        document = message_document(result.message)
+        if not result.created:
+            return Response({"success": True, "duplicateOnly": True,
+                             "duplicateMessage": _duplicate_sentence(result.duplicate_age_seconds),
+                             "status": result.message.status, "message": document,
+                             "leadId": result.message.lead_id}, status=200)
+        return Response({"success": True, "status": result.message.status, "message": document,
+                         "leadId": result.message.lead_id}, status=201)
+
+    @extend_schema(operation_id="messages_list", parameters=schemas.LIST_PARAMETERS,
+                   responses={200: schemas.MessageListResponse, 400: schemas.Error, 401: schemas.Error},
+                   summary="List messages, newest first")
+    def get(self, request: Request) -> Response:
+        page = message_list(workspace=workspace_of(request), params=request.query_params)
+        return Response({"messages": [message_document(m) for m in page.items], "nextCursor": page.next_cursor,
+                         "hasMore": page.next_cursor is not None, "limit": page.limit})
+
+
+class MessageDetailApi(APIView):
+    @extend_schema(operation_id="messages_get", responses={200: schemas.MessageDetailResponse,
+                                                           401: schemas.Error, 404: schemas.Error},
+                   parameters=[OpenApiParameter("id", str, OpenApiParameter.PATH)],
+                   summary="Read one message with its timeline and send attempts")
+    def get(self, request: Request, message_id: str) -> Response:
+        detail = message_detail(workspace=workspace_of(request), message_id=message_id)
+        return Response({"success": True, "message": message_document(detail.message),
+                         "events": detail.events, "attempts": detail.attempts})
+
+
+class MessageCancelApi(IdempotentMixin, APIView):
+    @extend_schema(operation_id="messages_cancel", request=None,
+                   responses={200: schemas.SendMessageResponse, 401: schemas.Error, 402: schemas.Error,
+                              404: schemas.Error, 409: schemas.Error},
+                   parameters=[OpenApiParameter("id", str, OpenApiParameter.PATH)],
+                   summary="Cancel a queued, pending or scheduled message")
+    def post(self, request: Request, message_id: str, **_: Any) -> Response:
+        message = message_cancel(workspace=workspace_of(request), message_id=message_id, reason="api")
+        return Response({"success": True, "status": message.status, "message": message_document(message)})

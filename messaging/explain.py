@@ -1,0 +1,72 @@
+"""Why has this message not gone yet, and when will it? One sentence per state."""
+
+from __future__ import annotations
+
+from messaging.models import Message, Status
+from tuco.timefmt import iso
+
+REASON_SENTENCES = {
+    "scheduled": "It is scheduled and will be sent at {at}.",
+    "time_window": "It is outside the send window ({window} {tz}); it will be sent when the window opens at {at}.",
+    "day_not_allowed": "Today is not an allowed sending day; it will be sent on the next allowed day at {at}.",
+    "line_daily_total": "The line reached its daily message limit ({limit}); it resets at {at}.",
+    "line_daily_new": "The line reached its daily new-conversation limit ({limit}); it resets at {at}.",
+    "line_first_touch_hour": "The line reached its hourly first-touch limit ({limit}); the next hour starts at {at}.",
+    "device_gap": "The device sent a message moments ago; the minimum gap between sends ends at {at}.",
+    "contact_gap": "The line started a conversation moments ago; the gap between new contacts ends at {at}.",
+    "line_unhealthy": "The line is unhealthy ({detail}); it is re-checked at {at}.",
+    "line_inactive": "The line is inactive; the message waits until it is re-activated (next check {at}).",
+    "no_line": "No active line can send it right now; next check at {at}.",
+    "availability_gap": "An iMessage availability check ran on this device moments ago; the next one can run at {at}.",
+    "availability_budget": "Every line spent today's availability-check budget; it resets at {at}.",
+    "retry_wait": "The last send attempt did not go out ({detail}); the next attempt is at {at}.",
+    "relay_unreachable": "The device relay could not be reached ({detail}); the next try is at {at}.",
+    "line_busy": "Another message on this line is ahead of it; it is re-checked at {at}.",
+}
+
+STATUS_SENTENCES = {
+    Status.PENDING: "It is accepted and waiting for a worker to send it.",
+    Status.SENDING: "A worker is sending it now.",
+    Status.SENT: "It was accepted by the device/provider; delivery confirmation may follow.",
+    Status.DELIVERED: "Delivery was confirmed by the device.",
+    Status.FAILED: "It was not sent: {error}",
+    Status.FALLBACK: "The recipient cannot receive iMessage ({reason}); fallback: {fallback}.",
+    Status.CANCELLED: "It was cancelled and will not be sent.",
+    Status.RECEIVED: "An inbound message from the recipient.",
+}
+
+
+class _Safe(dict):
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
+def explanation_for(m: Message) -> str:
+    if m.status in (Status.QUEUED, Status.SCHEDULED, Status.PENDING) and m.queued_reason:
+        template = REASON_SENTENCES.get(m.queued_reason, "It is waiting ({reason}); next attempt at {at}.")
+        detail = m.error or ""
+        return template.format_map(_Safe(
+            at=iso(m.next_attempt_at) or "the next check",
+            window=f"{m.send_window_start}-{m.send_window_end}",
+            tz=m.timezone or "UTC",
+            limit=_limit_for(m),
+            detail=detail or "no detail",
+            reason=m.queued_reason,
+        ))
+    template = STATUS_SENTENCES.get(m.status, "")
+    return template.format_map(_Safe(
+        error=m.error or "unknown error",
+        reason=m.fallback_reason or "not on iMessage",
+        fallback=m.fallback_sms_status or "none configured",
+    ))
+
+
+def _limit_for(m: Message) -> str:
+    line = m.line if m.line_id and "line" in m._state.fields_cache else None
+    if line is None:
+        return "see GET /api/lines/by-user"
+    return {
+        "line_daily_total": str(line.daily_total_limit),
+        "line_daily_new": str(line.daily_new_limit),
+        "line_first_touch_hour": str(line.hourly_first_touch_limit),
+    }.get(m.queued_reason, "")

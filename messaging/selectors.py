@@ -1,0 +1,135 @@
+"""Reads for the messages API: filtered, workspace-scoped, cursor-paginated."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.http import QueryDict
+
+from messaging.models import Message, MessageType, Status
+from tuco.errors import BadRequest, NotFound
+from tuco.ids import is_object_id
+from tuco.models import Workspace
+from tuco.timefmt import iso, parse_iso
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 100
+MESSAGE_NOT_FOUND = "Message not found"
+
+
+@dataclass
+class Page:
+    items: list[Message]
+    next_cursor: str | None
+    limit: int
+
+
+def parse_limit(raw: str | None, *, default: int = DEFAULT_LIMIT, maximum: int = MAX_LIMIT) -> int:
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequest(f"limit must be an integer between 1 and {maximum}", code="INVALID_LIMIT")
+    if not 1 <= value <= maximum:
+        raise BadRequest(f"limit must be an integer between 1 and {maximum}", code="INVALID_LIMIT")
+    return value
+
+
+def _id_param(params: QueryDict, name: str) -> str | None:
+    value = params.get(name)
+    if value in (None, ""):
+        return None
+    if not is_object_id(value):
+        raise BadRequest(f"Invalid {name}", code="INVALID_ID")
+    return value
+
+
+def _date_param(params: QueryDict, name: str) -> Any:
+    value = params.get(name)
+    if value in (None, ""):
+        return None
+    parsed = parse_iso(value)
+    if parsed is None:
+        raise BadRequest(f"Invalid {name}: use ISO 8601", code="INVALID_DATE")
+    return parsed
+
+
+def message_list(*, workspace: Workspace, params: QueryDict) -> Page:
+    limit = parse_limit(params.get("limit"))
+    qs: QuerySet[Message] = Message.objects.filter(workspace=workspace)
+    status = params.get("status")
+    if status:
+        statuses = [s.strip() for s in status.split(",") if s.strip()]
+        unknown = [s for s in statuses if s not in Status.values]
+        if unknown:
+            raise BadRequest(f"Invalid status: {', '.join(unknown)}", code="INVALID_STATUS")
+        qs = qs.filter(status__in=statuses)
+    message_type = params.get("messageType")
+    if message_type:
+        if message_type not in MessageType.values:
+            raise BadRequest("Invalid messageType. Must be email, sms, or imessage")
+        qs = qs.filter(message_type=message_type)
+    for name, column in (("fromLineId", "line_id"), ("leadId", "lead_id"), ("threadId", "thread_id")):
+        value = _id_param(params, name)
+        if value:
+            qs = qs.filter(**{column: value})
+    for name, column in (("batchId", "batch_id"), ("correlationId", "correlation_id"), ("direction", "direction")):
+        value = params.get(name)
+        if value:
+            qs = qs.filter(**{column: value})
+    recipient = (params.get("recipient") or "").strip()
+    if recipient:
+        qs = qs.filter(Q(recipient_phone=recipient) | Q(recipient_email=recipient.lower())
+                       | Q(send_to_address=recipient) | Q(send_to_address=recipient.lower()))
+    created_from, created_to = _date_param(params, "createdFrom"), _date_param(params, "createdTo")
+    if created_from and created_to and created_from > created_to:
+        raise BadRequest("createdFrom must be <= createdTo", code="INVALID_DATE")
+    if created_from:
+        qs = qs.filter(created_at__gte=created_from)
+    if created_to:
+        qs = qs.filter(created_at__lte=created_to)
+    cursor = params.get("cursor")
+    if cursor:
+        if not is_object_id(cursor):
+            raise BadRequest("Invalid cursor", code="INVALID_CURSOR")
+        qs = qs.filter(id__lt=cursor)
+    items = list(qs.order_by("-id")[: limit + 1])
+    has_more = len(items) > limit
+    items = items[:limit]
+    return Page(items=items, next_cursor=items[-1].pk if has_more else None, limit=limit)
+
+
+@dataclass
+class Detail:
+    message: Message
+    events: list[dict[str, Any]]
+    attempts: list[dict[str, Any]]
+
+
+def message_get(*, workspace: Workspace, message_id: str) -> Message:
+    message = None
+    if is_object_id(message_id):
+        message = Message.objects.select_related("line").filter(workspace=workspace, pk=message_id).first()
+    if message is None:
+        raise NotFound(MESSAGE_NOT_FOUND)
+    return message
+
+
+def message_detail(*, workspace: Workspace, message_id: str) -> Detail:
+    message = message_get(workspace=workspace, message_id=message_id)
+    events = [
+        {"at": iso(e.at), "fromStatus": e.from_status or None, "toStatus": e.to_status or None,
+         "reason": e.reason or None, "detail": e.detail}
+        for e in message.events.order_by("at", "id")
+    ]
+    attempts = [
+        {"number": a.number, "channel": a.channel, "lineId": a.line_id, "toAddress": a.to_address or None,
+         "startedAt": iso(a.started_at), "finishedAt": iso(a.finished_at), "durationMs": a.duration_ms,
+         "responseCode": a.response_code, "outcome": a.outcome, "errorClass": a.error_class or None,
+         "error": a.error or None, "externalId": a.external_id or None, "cacheHit": a.cache_hit}
+        for a in message.attempts.order_by("started_at", "id")
+    ]
+    return Detail(message=message, events=events, attempts=attempts)

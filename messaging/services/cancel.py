@@ -1,0 +1,21 @@
+"""Cancelling a message that has not been sent."""
+
+from __future__ import annotations
+
+from messaging import lifecycle
+from messaging.models import CANCELLABLE, Message, Status
+from messaging.selectors import message_get
+from tuco.errors import Conflict
+from tuco.models import Workspace
+
+
+def message_cancel(*, workspace: Workspace, message_id: str, reason: str) -> Message:
+    message = message_get(workspace=workspace, message_id=message_id)
+    updated = lifecycle.transition(message.pk, to=Status.CANCELLED, allowed_from=CANCELLABLE,
+                                   reason=f"cancelled_by_{reason}", fields={"queued_reason": ""})
+    if updated is None:
+        current = Message.objects.only("status").get(pk=message.pk).status
+        raise Conflict(f"Message cannot be cancelled: its status is '{current}' "
+                       "(only queued, pending or scheduled messages can be cancelled)",
+                       code="MESSAGE_NOT_CANCELLABLE", currentStatus=current)
+    return updated

@@ -1,0 +1,65 @@
+"""`make run`: bring up the embedded engines, migrate, create the demo workspace, then run every process.
+
+Idempotent: a second run reuses the data under var/, the demo workspace, its
+key (kept in var/demo.json, mode 600) and its line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tuco import embedded
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+RELAY_PORT = os.environ.get("RELAY_PORT", "8765")
+RELAY_PASSWORD = os.environ.get("RELAY_PASSWORD", "sim-password")
+
+
+def _manage(env: dict[str, str], *args: str) -> str:
+    result = subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, check=True,
+                            stdout=subprocess.PIPE, text=True)
+    return result.stdout
+
+
+def main() -> None:
+    env = dict(os.environ)
+    if not env.get("DATABASE_URL"):
+        env.update(embedded.up())
+    env.setdefault("TUCO_ALLOW_PRIVATE_URLS", "true")
+    env.setdefault("TUCO_LOG_LEVEL", "INFO")
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env["RELAY_PORT"], env["RELAY_PASSWORD"] = RELAY_PORT, RELAY_PASSWORD
+
+    _manage(env, "migrate", "--noinput", "-v", "0")
+    demo = json.loads(_manage(env, "bootstrap_demo", "--json", "--relay-url", f"http://127.0.0.1:{RELAY_PORT}",
+                              "--relay-password", RELAY_PASSWORD))
+    public_url = env.get("TUCO_PUBLIC_URL", "http://127.0.0.1:8000")
+    print(f"""
+Tuco is starting (web {public_url}, relay simulator 127.0.0.1:{RELAY_PORT}).
+
+  Workspace : {demo['workspaceId']}
+  API key   : {demo['apiKey']}
+  Line      : {demo['lineId']} (device {demo['deviceId']})
+  Admin     : {public_url}/admin/  (user {demo['adminUser']}, password {demo['adminPassword']})
+  API docs  : {public_url}/api/docs
+
+Try it:
+
+  curl -s -X POST {public_url}/api/messages \\
+    -H 'Authorization: Bearer {demo['apiKey']}' -H 'Content-Type: application/json' \\
+    -d '{{"message": "Hi {{{{firstName}}}}, this is Tuco", "recipientPhone": "+12025551234", \
+          "recipientName": "Ada Lovelace"}}'
+
+  curl -s {public_url}/api/messages -H 'Authorization: Bearer {demo['apiKey']}'
+
+Ctrl-C stops web, worker, beat and relay (`make stop` also stops the embedded PostgreSQL/Redis).
+""", flush=True)
+    os.execvpe("honcho", ["honcho", "start", "-f", str(BASE_DIR / "Procfile"), "-d", str(BASE_DIR)], env)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,17 @@
+"""Beat schedule, declared in code. django-celery-beat's DatabaseScheduler upserts these
+entries by name at start-up (history such as last_run_at survives)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+
+
+def beat_schedule() -> dict[str, dict[str, Any]]:
+    sweep = timedelta(seconds=settings.TUCO_SWEEP_INTERVAL_SECONDS)
+    return {
+        "tuco.sweep-due-messages": {"task": "messaging.tasks.sweep_due_messages", "schedule": sweep},
+        "tuco.purge-expired": {"task": "messaging.tasks.purge_expired", "schedule": timedelta(minutes=10)},
+    }

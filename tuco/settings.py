@@ -1,0 +1,204 @@
+"""Settings: read once from the environment (the operator contract in DESIGN.md).
+
+Unset DATABASE_URL / REDIS_URL mean the embedded default: PostgreSQL and Redis
+started from pip packages under var/ (see tuco.embedded). Everything else has
+a dev default here and is required in production.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import environ
+
+from tuco import embedded
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+
+SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-secret-key-change-me-in-production")
+DEBUG = env.bool("DEBUG", default=False)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# --- engines -----------------------------------------------------------------
+if env("DATABASE_URL", default=""):
+    DATABASES = {"default": env.db("DATABASE_URL")}
+else:
+    DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", **embedded.ensure_postgres()}}
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env("REDIS_URL", default="") or embedded.ensure_redis()
+
+
+def _broker_url(redis_url: str) -> str:
+    # kombu spells a unix-socket Redis as redis+socket://
+    if redis_url.startswith("unix://"):
+        return "redis+socket://" + redis_url.removeprefix("unix://")
+    return redis_url
+
+
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="") or _broker_url(REDIS_URL)
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "tuco",
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
+    }
+}
+
+# --- Django ------------------------------------------------------------------
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "django_celery_beat",
+    "tuco",
+    "leads",
+    "lines",
+    "messaging",
+    "fallback",
+]
+
+MIDDLEWARE = [
+    "tuco.middleware.CorrelationIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "tuco.urls"
+WSGI_APPLICATION = "tuco.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "var" / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise serves from finders in dev; keep it quiet
+MEDIA_ROOT = Path(env("TUCO_MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True  # admin assets work without a collectstatic step in dev
+
+# Request bodies: JSON API bodies are small; uploads have their own 25 MB cap.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("TUCO_MAX_BODY_BYTES", default=1024 * 1024)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# --- API ---------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["tuco.auth.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["tuco.auth.WorkspaceAccess"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "tuco.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+    "DEFAULT_THROTTLE_CLASSES": [],
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Tuco API",
+    "DESCRIPTION": "Send iMessage, SMS and email through Tuco lines; track delivery, replies and fallbacks.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api",
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {"ApiKey": {"type": "http", "scheme": "bearer", "bearerFormat": "tuco_sk_…"}}
+    },
+    "SECURITY": [{"ApiKey": []}],
+    "AUTHENTICATION_WHITELIST": [],
+}
+
+# --- Celery ------------------------------------------------------------------
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+# Countdowns stay far below this (DESIGN: long waits live on the row, beat re-enqueues).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 1, "socket_timeout": 2}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A POST must not hang when the broker is down: fail fast, the row is already committed.
+CELERY_TASK_PUBLISH_RETRY = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.2}
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_TIMEZONE = "UTC"
+
+# --- Tuco operator contract ----------------------------------------------------
+TUCO_PUBLIC_URL = env("TUCO_PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")
+TUCO_ALLOW_PRIVATE_URLS = env.bool("TUCO_ALLOW_PRIVATE_URLS", default=True)
+TUCO_RATE_LIMITS_ENABLED = env.bool("TUCO_RATE_LIMITS_ENABLED", default=True)
+TUCO_DEVICE_GAP_SECONDS = env.int("TUCO_DEVICE_GAP_SECONDS", default=30)
+TUCO_CONTACT_GAP_SECONDS = env.int("TUCO_CONTACT_GAP_SECONDS", default=45)
+UNIBOX_REPLY_RETRY_ATTEMPTS = env.int("UNIBOX_REPLY_RETRY_ATTEMPTS", default=5)
+UNIBOX_REPLY_RETRY_VERIFY_SECONDS = env.float("UNIBOX_REPLY_RETRY_VERIFY_SECONDS", default=90)
+UNIBOX_REPLY_RETRY_GAP_SECONDS = env.float("UNIBOX_REPLY_RETRY_GAP_SECONDS", default=60)
+SYNC_FALLBACK_RETRY_ATTEMPTS = env.int("SYNC_FALLBACK_RETRY_ATTEMPTS", default=3)
+SYNC_FALLBACK_RETRY_GAP_SECONDS = env.float("SYNC_FALLBACK_RETRY_GAP_SECONDS", default=30)
+TUCO_SWEEP_INTERVAL_SECONDS = env.float("TUCO_SWEEP_INTERVAL_SECONDS", default=10)
+TUCO_SENDING_STUCK_SECONDS = env.float("TUCO_SENDING_STUCK_SECONDS", default=300)
+TUCO_RELAY_TIMEOUT_SECONDS = env.float("TUCO_RELAY_TIMEOUT_SECONDS", default=130)
+TUCO_AVAILABILITY_GAP_SECONDS = env.float("TUCO_AVAILABILITY_GAP_SECONDS", default=3)
+TUCO_WEBHOOK_RETRY_BASE_SECONDS = env.float("TUCO_WEBHOOK_RETRY_BASE_SECONDS", default=30)
+# Extensions of the contract (same naming; documented in README):
+TUCO_VERIFY_POLL_SECONDS = env.float("TUCO_VERIFY_POLL_SECONDS", default=5)
+TUCO_LINE_RECHECK_SECONDS = env.float("TUCO_LINE_RECHECK_SECONDS", default=60)
+TUCO_DEDUP_WINDOW_SECONDS = env.int("TUCO_DEDUP_WINDOW_SECONDS", default=15 * 60)
+TUCO_IDEMPOTENCY_TTL_SECONDS = env.int("TUCO_IDEMPOTENCY_TTL_SECONDS", default=24 * 3600)
+TUCO_SWEEP_BATCH_SIZE = env.int("TUCO_SWEEP_BATCH_SIZE", default=500)
+
+# --- logging (structured JSON, one event name per fact) --------------------------
+TUCO_LOG_LEVEL = env("TUCO_LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "tuco.logging.json_formatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
+    "root": {"handlers": ["console"], "level": TUCO_LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "celery": {"level": "INFO"},
+        "pgserver": {"level": "WARNING"},
+    },
+}
+from tuco.logging import configure_structlog  # noqa: E402
+
+configure_structlog()
