@@ -32,7 +32,8 @@ WEBHOOK_EVENT_FOR_STATUS = {
 # The legal moves. Anything not listed is refused by the guard, which is what
 # keeps a late callback from moving a message backwards.
 ALLOWED_FROM: dict[str, tuple[str, ...]] = {
-    Status.PENDING: (Status.QUEUED, Status.SCHEDULED, Status.SENDING),
+    Status.PENDING: (Status.QUEUED, Status.SCHEDULED, Status.SENDING,
+                     Status.FAILED),  # operator retry of a failed message
     Status.QUEUED: (Status.PENDING, Status.SCHEDULED, Status.SENDING, Status.QUEUED,
                     # a device reported a send error after the 200: retry
                     Status.SENT),

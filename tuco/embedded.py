@@ -39,6 +39,8 @@ def redis_socket() -> Path:
 
 def ensure_postgres() -> dict[str, str]:
     """Start (or reuse) the embedded PostgreSQL; return Django connection settings."""
+    runtime_dir = Path(os.environ.setdefault("XDG_RUNTIME_DIR", f"/tmp/runtime-{os.getuid()}"))
+    runtime_dir.mkdir(mode=0o700, exist_ok=True)  # pgserver keeps its cross-process lock here
     import pgserver
     import psycopg
 

@@ -14,4 +14,5 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
     return {
         "tuco.sweep-due-messages": {"task": "messaging.tasks.sweep_due_messages", "schedule": sweep},
         "tuco.purge-expired": {"task": "messaging.tasks.purge_expired", "schedule": timedelta(minutes=10)},
+        "tuco.deliver-due-webhooks": {"task": "tuco.webhooks.tasks.deliver_due_webhooks", "schedule": sweep},
     }

@@ -12,6 +12,12 @@ urlpatterns = [
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/", include("messaging.urls")),
+    path("api/", include("leads.urls")),
+    path("api/", include("lines.urls")),
+    path("api/", include("fallback.urls")),
+    path("api/", include("tuco.webhooks.urls")),
+    path("hooks/", include("lines.hooks_urls")),
+    path("hooks/", include("fallback.hooks_urls")),
 ]
 
 
