@@ -73,9 +73,12 @@ def _find_by_contact(*, workspace: Workspace, phone: str, email: str) -> Lead | 
         match |= Q(email=email)
     if not match:
         return None
-    # A phone match beats an email match; among equals the oldest lead wins.
-    rank = Case(When(phone=phone or "\x00", then=Value(0)), default=Value(1), output_field=IntegerField())
-    return Lead.objects.filter(workspace=workspace).filter(match).order_by(rank, "created_at").first()
+    leads = Lead.objects.filter(workspace=workspace).filter(match)
+    if phone and email:
+        # A phone match beats an email match; among equals the oldest lead wins.
+        rank = Case(When(phone=phone, then=Value(0)), default=Value(1), output_field=IntegerField())
+        return leads.order_by(rank, "created_at").first()
+    return leads.order_by("created_at").first()
 
 
 def _merge(lead: Lead, contact: LeadContact) -> None:
