@@ -34,6 +34,9 @@ class Device(models.Model):
     # never logged, never returned by the API.
     relay_password = models.CharField(max_length=500)
     private_api = models.BooleanField(default=False)
+    # Chat GUID service prefix for DMs: "iMessage", or "any" as macOS 26 (Tahoe) writes them.
+    chat_guid_prefix = models.CharField(max_length=16, default="iMessage")
+    os_version = models.CharField(max_length=32, blank=True, default="")
     device_gap_seconds = models.PositiveIntegerField(default=_device_gap_default)
     last_send_at = models.DateTimeField(null=True, blank=True)
     last_availability_check_at = models.DateTimeField(null=True, blank=True)
@@ -78,6 +81,7 @@ class Line(models.Model):
     health_checked_at = models.DateTimeField(null=True, blank=True)
     # Authenticates the relay's webhooks to /hooks/bluebubbles/<id>?secret=…
     webhook_secret = models.CharField(max_length=64, default=_webhook_secret)
+    webhook_registered_at = models.DateTimeField(null=True, blank=True)
     # Email lines: SMTP settings (password never logged or returned).
     smtp_host = models.CharField(max_length=255, blank=True, default="")
     smtp_port = models.PositiveIntegerField(default=587)

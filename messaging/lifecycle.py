@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from messaging.models import CLAIMABLE, Message, MessageEvent, Status
@@ -54,6 +55,8 @@ def _set_clause(fields: dict[str, Any], increments: Iterable[str]) -> tuple[list
     params: list[Any] = []
     for name, value in fields.items():
         field = _COLUMNS[name]
+        if field.is_relation and isinstance(value, Model):
+            value = value.pk
         sets.append(f'"{field.column}" = %s')
         params.append(field.get_db_prep_save(value, connection))
     for name in increments:

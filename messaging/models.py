@@ -139,6 +139,9 @@ class Message(models.Model):
     read_at = models.DateTimeField(null=True, blank=True)
     external_message_id = models.CharField(max_length=100, blank=True, default="")
     is_new_conversation = models.BooleanField(null=True, blank=True)
+    # Line capacity held by the current attempt (released if the send does not happen):
+    # {"lineId", "day", "hour", "new": bool, "contact": bool}. None when nothing is held.
+    reservation = models.JSONField(null=True, blank=True)
     # Errors and fallback.
     error = models.TextField(blank=True, default="")
     error_code = models.CharField(max_length=64, blank=True, default="")
@@ -174,6 +177,11 @@ class Message(models.Model):
                          condition=~Q(fallback_external_id="")),
             models.Index(fields=["workspace", "direction", "-created_at"], name="msg_ws_direction"),
             models.Index(fields=["lead", "-created_at"], name="msg_lead_time"),
+        ]
+        constraints = [
+            # A relay posts each inbound message to every line's webhook: store it once.
+            models.UniqueConstraint(fields=["workspace", "external_message_id"], name="uniq_inbound_guid",
+                                    condition=Q(direction="inbound") & ~Q(external_message_id="")),
         ]
 
     def __str__(self) -> str:

@@ -10,3 +10,49 @@ def dispatch_message(message_id: str) -> None:
     from messaging.sending import send_message
 
     send_message(message_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def verify_send(message_id: str, attempt_id: int) -> None:
+    from django.utils import timezone
+
+    from messaging.models import SendAttempt
+    from messaging.outcomes import individual_policy
+    from messaging.verification import PENDING, schedule_poll, verify_once
+
+    policy = individual_policy()
+    if verify_once(message_id, attempt_id, policy=policy) == PENDING:
+        deadline = SendAttempt.objects.filter(pk=attempt_id).values_list("verify_until", flat=True).first()
+        if deadline and timezone.now() < deadline:
+            schedule_poll(message_id, attempt_id, policy.poll_seconds)
+
+
+@shared_task(ignore_result=True)
+def sweep_due_messages() -> int:
+    from messaging.sweeps import sweep_due_messages as sweep
+
+    return sweep()
+
+
+@shared_task(ignore_result=True)
+def sweep_stuck_sending() -> int:
+    from messaging.sweeps import sweep_stuck_sending as sweep
+
+    return sweep()
+
+
+@shared_task(ignore_result=True)
+def purge_expired() -> dict[str, int]:
+    from django.utils import timezone
+
+    from messaging.dedup import dedup_purge_expired
+    from tuco.idempotency import idempotency_purge_expired
+
+    return {"dedup": dedup_purge_expired(now=timezone.now()), "idempotency": idempotency_purge_expired()}
+
+
+@shared_task(ignore_result=True)
+def check_lines_health() -> dict[str, int]:
+    from lines.health import lines_health_check
+
+    return lines_health_check()

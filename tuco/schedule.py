@@ -13,6 +13,9 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
     sweep = timedelta(seconds=settings.TUCO_SWEEP_INTERVAL_SECONDS)
     return {
         "tuco.sweep-due-messages": {"task": "messaging.tasks.sweep_due_messages", "schedule": sweep},
+        "tuco.sweep-stuck-sending": {"task": "messaging.tasks.sweep_stuck_sending", "schedule": sweep},
+        "tuco.check-lines-health": {"task": "messaging.tasks.check_lines_health",
+                                    "schedule": timedelta(seconds=settings.TUCO_LINE_RECHECK_SECONDS)},
         "tuco.purge-expired": {"task": "messaging.tasks.purge_expired", "schedule": timedelta(minutes=10)},
         "tuco.deliver-due-webhooks": {"task": "tuco.webhooks.tasks.deliver_due_webhooks", "schedule": sweep},
     }

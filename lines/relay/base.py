@@ -55,4 +55,5 @@ def relay_for_device(device: Device, *, private_api: bool | None = None) -> Rela
     from lines.relay.bluebubbles import BlueBubblesClient
 
     return BlueBubblesClient(base_url=device.relay_url, password=device.relay_password,
-                             private_api=device.private_api if private_api is None else private_api)
+                             private_api=device.private_api if private_api is None else private_api,
+                             chat_prefix=device.chat_guid_prefix or "iMessage")

@@ -29,5 +29,8 @@ def relay_webhook_register(*, line: Line) -> bool:
     except RelayError as exc:
         log.warning("line.webhook_register_failed", lineId=line.pk, error=str(exc))
         return False
+    from django.utils import timezone
+
+    Line.objects.filter(pk=line.pk).update(webhook_registered_at=timezone.now())
     log.info("line.webhook_registered", lineId=line.pk)
     return True

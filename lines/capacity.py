@@ -1,0 +1,150 @@
+"""Atomic reservation of a line's capacity for one send (and its release if the send does not happen).
+
+`capacity_reserve` must run inside the caller's transaction. Every limit is a
+guarded UPDATE (`… WHERE count < limit`, `… WHERE last_send_at <= now - gap`):
+two workers racing for the last slot serialize on the row and exactly one
+matches. The first failing guard raises `CapacityDenied` with the computed
+moment the gate can pass; the caller's rollback undoes the guards that did pass.
+
+What one send holds: the daily total (and daily new-conversation count when the
+recipient is new to this line), the hourly first-touch count (not for email
+lines), the line's contact gap (new conversations only) and the device gap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta
+
+from django.db.models import F, Q
+from django.db.models.functions import Greatest
+
+from lines.models import Device, Line, LineContact, LineDailyUsage, LineHourlyUsage
+from messaging.windows import local_day, next_local_midnight, utc_hour_start
+from tuco.db import insert_or_nothing
+from tuco.logging import get_logger
+
+log = get_logger(__name__)
+
+
+class CapacityDenied(Exception):
+    def __init__(self, reason: str, next_at: datetime, detail: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.next_at = next_at
+        self.detail = detail
+
+
+@dataclass
+class Reservation:
+    line_id: str
+    day: str
+    hour: str
+    new: bool
+    contact_keys: list[str]
+
+    def as_json(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def contact_keys(address: str, lead_id: str | None) -> list[str]:
+    """A recipient is known to a line by address and by lead (either makes a follow-up)."""
+    keys = [address]
+    if lead_id:
+        keys.append(f"lead:{lead_id}")
+    return keys
+
+
+def is_new_conversation(*, line_id: str, address: str, lead_id: str | None) -> bool:
+    return not LineContact.objects.filter(line_id=line_id, address__in=contact_keys(address, lead_id)).exists()
+
+
+def _ensure_row(model: type, **keys: object) -> None:
+    insert_or_nothing(model(**keys))
+
+
+def _deny(reason: str, next_at: datetime, detail: str, **context: object) -> CapacityDenied:
+    log.info("cap.reservation.denied", reason=reason, nextAttemptAt=next_at.isoformat(), **context)
+    return CapacityDenied(reason, next_at, detail)
+
+
+def capacity_reserve(*, line: Line, device: Device | None, address: str, lead_id: str | None, message_id: str,
+                     now: datetime) -> Reservation:
+    context = {"lineId": line.pk, "messageId": message_id}
+    log.info("cap.reservation.entered", **context)
+    day: date = local_day(now, line.timezone)
+    hour = utc_hour_start(now)
+
+    # New to this line? Claiming the contact rows decides it (a concurrent send to the same
+    # recipient serializes on the unique index: only one of them is the first touch).
+    keys = contact_keys(address, lead_id)
+    known = LineContact.objects.filter(line_id=line.pk, address__in=keys).exists()
+    new = False
+    inserted: list[str] = []
+    if not known:
+        for key in keys:
+            if insert_or_nothing(LineContact(line_id=line.pk, address=key, first_message_id=message_id)):
+                inserted.append(key)
+        new = len(inserted) == len(keys)
+
+    _ensure_row(LineDailyUsage, line_id=line.pk, day=day)
+    guard = Q(line_id=line.pk, day=day, total_count__lt=line.daily_total_limit)
+    if new:
+        guard &= Q(new_count__lt=line.daily_new_limit)
+    if not LineDailyUsage.objects.filter(guard).update(total_count=F("total_count") + 1,
+                                                       new_count=F("new_count") + (1 if new else 0)):
+        usage = LineDailyUsage.objects.get(line_id=line.pk, day=day)
+        midnight = next_local_midnight(now, line.timezone)
+        if usage.total_count >= line.daily_total_limit:
+            raise _deny("line_daily_total", midnight, f"{usage.total_count}/{line.daily_total_limit} today",
+                        **context)
+        raise _deny("line_daily_new", midnight, f"{usage.new_count}/{line.daily_new_limit} new today", **context)
+
+    if new and line.channel_type != Line.Channel.EMAIL:
+        _ensure_row(LineHourlyUsage, line_id=line.pk, hour=hour)
+        if not LineHourlyUsage.objects.filter(line_id=line.pk, hour=hour,
+                                              first_touch_count__lt=line.hourly_first_touch_limit).update(
+                first_touch_count=F("first_touch_count") + 1):
+            raise _deny("line_first_touch_hour", hour + timedelta(hours=1),
+                        f"{line.hourly_first_touch_limit} first touches this hour", **context)
+
+    if new and line.contact_gap_seconds:
+        gap = timedelta(seconds=line.contact_gap_seconds)
+        if not Line.objects.filter(Q(last_first_touch_at__isnull=True) | Q(last_first_touch_at__lte=now - gap),
+                                   pk=line.pk).update(last_first_touch_at=now):
+            last = Line.objects.values_list("last_first_touch_at", flat=True).get(pk=line.pk)
+            raise _deny("contact_gap", last + gap, f"{line.contact_gap_seconds}s between new contacts", **context)
+    elif new:
+        Line.objects.filter(pk=line.pk).update(last_first_touch_at=now)
+
+    if device is not None:
+        gap = timedelta(seconds=device.device_gap_seconds)
+        if not Device.objects.filter(Q(last_send_at__isnull=True) | Q(last_send_at__lte=now - gap),
+                                     pk=device.pk).update(last_send_at=now):
+            last = Device.objects.values_list("last_send_at", flat=True).get(pk=device.pk)
+            raise _deny("device_gap", last + gap, f"{device.device_gap_seconds}s between sends on this device",
+                        deviceId=device.pk, **context)
+
+    log.info("cap.reservation.granted", newConversation=new, **context)
+    return Reservation(line_id=line.pk, day=day.isoformat(), hour=hour.isoformat(), new=new, contact_keys=inserted)
+
+
+def capacity_release(*, reservation: dict[str, object], message_id: str) -> None:
+    """Give back what a send that did not happen was holding (counters and first-touch claim).
+
+    Gaps are not rewound: they only delay the next send, and rewinding could
+    let two sends through inside one gap.
+    """
+    line_id = str(reservation["line_id"])
+    new = bool(reservation.get("new"))
+    LineDailyUsage.objects.filter(line_id=line_id, day=reservation["day"]).update(
+        total_count=Greatest(F("total_count") - 1, 0),
+        new_count=Greatest(F("new_count") - (1 if new else 0), 0),
+    )
+    if new:
+        LineHourlyUsage.objects.filter(line_id=line_id, hour=reservation["hour"]).update(
+            first_touch_count=Greatest(F("first_touch_count") - 1, 0))
+    keys = list(reservation.get("contact_keys") or [])
+    if keys:
+        LineContact.objects.filter(line_id=line_id, address__in=keys, first_message_id=message_id).delete()
+    log.info("cap.reservation.released", lineId=line_id, messageId=message_id)

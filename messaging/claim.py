@@ -1,0 +1,113 @@
+"""Claiming a message for one send: gates, capacity reservation and `→ sending`, in one transaction.
+
+The guarded UPDATE to `sending` is the double-send guard. It commits together
+with the capacity it holds and the SendAttempt row that records the try, so a
+worker that dies after this point leaves a row the stuck-sending sweep can
+verify, and one that dies before it leaves nothing held.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+
+from lines.capacity import CapacityDenied, capacity_reserve
+from lines.models import Line
+from messaging import lifecycle
+from messaging.gates import Block, candidate_lines, fifo_gate, line_state_gate, schedule_gate, window_gate
+from messaging.models import CLAIMABLE, Message, SendAttempt, Status
+from tuco.logging import get_logger
+
+log = get_logger(__name__)
+
+
+@dataclass
+class Claimed:
+    message: Message
+    line: Line | None
+    attempt: SendAttempt
+
+
+class _LostRace(Exception):
+    pass
+
+
+def temp_guid_for(message_id: str, attempt_number: int) -> str:
+    # Unique per attempt: BlueBubbles refuses a tempGuid still in flight, and a reused one would
+    # be a second message once the first call finished.
+    return f"tuco-{message_id}-{attempt_number}"
+
+
+def _claim_fields(message: Message, line: Line | None, now: datetime, reservation: dict | None,
+                  new: bool | None) -> dict:
+    fields = {"sending_since": now, "queued_reason": "", "enqueued_at": None, "reservation": reservation,
+              "is_new_conversation": new}
+    if line is not None and line.pk != message.line_id:
+        fields.update(line=line, from_line_phone=line.phone, from_line_email=line.email)
+    return fields
+
+
+def _claim(message: Message, line: Line | None, now: datetime, *, channel: str) -> Claimed:
+    """Inside a transaction: reserve (if a line) and move to `sending`; raise CapacityDenied or _LostRace."""
+    reservation = None
+    new = None
+    if line is not None:
+        held = capacity_reserve(line=line, device=line.device, address=message.send_to_address,
+                                lead_id=message.lead_id, message_id=message.pk, now=now)
+        reservation, new = held.as_json(), held.new
+    updated = lifecycle.transition(message.pk, to=Status.SENDING, allowed_from=CLAIMABLE, reason="claimed",
+                                   fields=_claim_fields(message, line, now, reservation, new),
+                                   increments=("attempt_count",), detail={"attempt": message.attempt_count + 1},
+                                   now=now)
+    if updated is None:
+        raise _LostRace()
+    # Attempt rows are numbered by try, not by the retry budget (a line's fault gives its attempt back).
+    number = (SendAttempt.objects.filter(message_id=message.pk, channel=channel).aggregate(n=Max("number"))["n"]
+              or 0) + 1
+    attempt = SendAttempt.objects.create(
+        message_id=message.pk, number=number, channel=channel, line=line, started_at=now,
+        temp_guid=temp_guid_for(message.pk, number) if channel == "relay" else "",
+        to_address=message.send_to_address,
+    )
+    return Claimed(message=updated, line=line, attempt=attempt)
+
+
+def claim_for_send(message: Message, now: datetime, *, channel: str, uses_line: bool) -> Claimed | Block | None:
+    """Claimed, or the Block that keeps the message waiting, or None when another worker has it.
+
+    `uses_line`: the send spends the line's capacity (iMessage and email). SMS and
+    forced fallbacks go through the workspace's provider and hold no line capacity.
+    """
+    block = schedule_gate(message, now) or window_gate(message, now)
+    if block:
+        return block
+    if uses_line and message.line_id is None:
+        return Block("no_line", now + timedelta(seconds=settings.TUCO_LINE_RECHECK_SECONDS), "no line assigned")
+    if not uses_line:
+        try:
+            with transaction.atomic():
+                return _claim(message, None, now, channel=channel)
+        except _LostRace:
+            return None
+
+    blocks: list[Block] = []
+    for line in candidate_lines(message):
+        block = line_state_gate(line, now) or fifo_gate(message, line, now)
+        if block:
+            blocks.append(block)
+            continue
+        try:
+            with transaction.atomic():
+                return _claim(message, line, now, channel=channel)
+        except CapacityDenied as denied:
+            blocks.append(Block(denied.reason, denied.next_at, denied.detail, line.pk))
+        except _LostRace:
+            return None
+    if not blocks:
+        return Block("no_line", now, "no active line")
+    # Wait for whichever line frees first; on a tie the message's own line wins (stable order).
+    return min(blocks, key=lambda b: b.next_at)

@@ -1,0 +1,190 @@
+"""Relay (BlueBubbles) events → our rows: confirmations, delivery, read, send errors, replies.
+
+Furthest status wins (the lifecycle guards refuse backward moves), unknown
+guids are ignored, and every handler is idempotent: a relay posts each event
+to every line registered on it, and BlueBubbles may repeat events.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from leads.dnc import dnc_add, is_opt_out
+from leads.models import Lead
+from lines.models import Line
+from lines.relay.base import relay_for_device
+from lines.relay.errors import RelayError
+from messaging import lifecycle
+from messaging.models import Direction, Message, SendAttempt, Status, Thread
+from messaging.outcomes import individual_policy, mark_sent, retry_or_fail
+from messaging.threads import thread_touch
+from tuco.addresses import InvalidAddress, normalize_address
+from tuco.db import insert_or_nothing
+from tuco.logging import get_logger
+
+log = get_logger(__name__)
+
+
+def _ms(value: Any) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(int(value) / 1000, tz=UTC) if value else None
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
+def relay_event_received(*, line: Line, event_type: str, data: dict[str, Any]) -> str:
+    if not isinstance(data, dict):
+        return "ignored"
+    if event_type == "new-message":
+        if data.get("isFromMe"):
+            return _outgoing_seen(line, data)
+        return _inbound_message(line, data)
+    if event_type == "updated-message":
+        return _outgoing_updated(line, data) if data.get("isFromMe", True) else "ignored"
+    if event_type == "message-send-error":
+        return _send_error(line, data)
+    return "ignored"
+
+
+def _message_by_guid(line: Line, guid: str) -> Message | None:
+    if not guid:
+        return None
+    return Message.objects.filter(workspace_id=line.workspace_id, external_message_id=guid,
+                                  direction=Direction.OUTBOUND).first()
+
+
+def _outgoing_seen(line: Line, data: dict[str, Any]) -> str:
+    """The device wrote our outgoing row. With a tempGuid it confirms a send still in flight."""
+    guid, temp_guid = str(data.get("guid") or ""), str(data.get("tempGuid") or "")
+    if temp_guid:
+        attempt = SendAttempt.objects.filter(temp_guid=temp_guid, line__workspace_id=line.workspace_id).first()
+        if attempt is not None and guid:
+            SendAttempt.objects.filter(pk=attempt.pk, external_id="").update(external_id=guid)
+            if not data.get("error") and mark_sent(attempt.message_id, guid=guid, via="relay_webhook",
+                                                   attempt_id=attempt.pk):
+                return "confirmed"
+    # BlueBubbles re-announces changes to rows older than its 1 h cache as new-message.
+    if _message_by_guid(line, guid) is not None:
+        return _outgoing_updated(line, data)
+    return "ignored"
+
+
+def _outgoing_updated(line: Line, data: dict[str, Any]) -> str:
+    message = _message_by_guid(line, str(data.get("guid") or ""))
+    if message is None:
+        return "unknown"
+    result = "noop"
+    if data.get("isDelivered") or data.get("dateDelivered"):
+        delivered_at = _ms(data.get("dateDelivered")) or timezone.now()
+        fields: dict[str, Any] = {"delivered_at": delivered_at}
+        if message.sent_at is None:
+            fields["sent_at"] = delivered_at
+        if lifecycle.transition(message.pk, to=Status.DELIVERED, allowed_from=(Status.SENDING, Status.SENT),
+                                reason="device_delivered", fields={**fields, "sending_since": None}):
+            result = "delivered"
+    read_at = _ms(data.get("dateRead"))
+    if read_at and message.read_at is None:
+        with transaction.atomic():
+            if Message.objects.filter(pk=message.pk, read_at__isnull=True).update(read_at=read_at):
+                lifecycle.record_fact(message.pk, reason="read", detail={"readAt": read_at.isoformat()})
+                lifecycle.emit_webhook_for(Message.objects.get(pk=message.pk), "message.opened")
+                result = "read"
+    return result
+
+
+def _send_error(line: Line, data: dict[str, Any]) -> str:
+    """The device marked an outgoing row failed after it had been accepted: verify, then retry or fail."""
+    guid = str(data.get("guid") or "")
+    message = _message_by_guid(line, guid)
+    if message is None and data.get("tempGuid"):
+        attempt = SendAttempt.objects.filter(temp_guid=str(data["tempGuid"])).first()
+        message = Message.objects.filter(pk=attempt.message_id).first() if attempt else None
+    if message is None or message.status not in (Status.SENT, Status.SENDING):
+        return "ignored"
+    if message.status == Status.SENDING:
+        return "verifying"  # the attempt's own verification sees the error on the device
+    try:
+        row = relay_for_device(line.device).get_message(guid=guid) if line.device and guid else None
+    except RelayError as exc:
+        log.warning("message.send_error.verify_failed", messageId=message.pk, error=str(exc))
+        row = None
+    code = (row.error if row is not None else None) or data.get("error")
+    if not code:
+        return "not_confirmed"
+    SendAttempt.objects.filter(message_id=message.pk, external_id=guid).update(
+        outcome=SendAttempt.Outcome.NOT_SENT, error_class="device_error", error=f"device error {code}")
+    log.warning("message.device_send_error", messageId=message.pk, guid=guid, errorCode=code,
+                correlationId=message.correlation_id)
+    retry_or_fail(message, error=f"device reported error {code} after accepting the message", code="DEVICE_ERROR",
+                  policy=individual_policy(), from_statuses=(Status.SENT,))
+    Message.objects.filter(pk=message.pk, status=Status.QUEUED).update(external_message_id="", sent_at=None)
+    return "retrying"
+
+
+def _thread_for_inbound(workspace_id: str, address: str) -> tuple[str | None, str | None]:
+    """(thread id, lead id) an inbound message from `address` belongs to."""
+    thread = Thread.objects.filter(workspace_id=workspace_id, address=address).first()
+    if thread:
+        return thread.pk, thread.lead_id
+    sent_to = (Message.objects.filter(workspace_id=workspace_id, direction=Direction.OUTBOUND, send_to_address=address)
+               .order_by("-created_at").values_list("thread_id", "lead_id").first())
+    if sent_to and sent_to[0]:
+        return sent_to
+    contact = Q(phone=address) | Q(alt_phone1=address) | Q(alt_phone2=address) | Q(alt_phone3=address) | \
+        Q(email=address) | Q(alt_email1=address) | Q(alt_email2=address) | Q(alt_email3=address)
+    lead = Lead.objects.filter(workspace_id=workspace_id).filter(contact).order_by("created_at").first()
+    if lead:
+        latest = Thread.objects.filter(workspace_id=workspace_id, lead=lead).order_by("-last_message_at").first()
+        return (latest.pk if latest else None), lead.pk
+    return None, None
+
+
+def _inbound_message(line: Line, data: dict[str, Any]) -> str:
+    handle = data.get("handle") or {}
+    raw_address = str(handle.get("address") or "")
+    guid = str(data.get("guid") or "")
+    if not raw_address or not guid:
+        return "ignored"
+    try:
+        address = normalize_address(raw_address, default_region="US")
+    except InvalidAddress:
+        address = raw_address.strip().lower()
+    text = str(data.get("text") or "")
+    received_at = _ms(data.get("dateCreated")) or timezone.now()
+    thread_id, lead_id = _thread_for_inbound(line.workspace_id, address)
+    thread = thread_touch(workspace_id=line.workspace_id, address=thread_address(thread_id, address),
+                          lead_id=lead_id, line_id=line.pk, preview=text, direction=Direction.INBOUND,
+                          at=received_at, unread_increment=0)
+    parent = (Message.objects.filter(thread_id=thread.id, direction=Direction.OUTBOUND)
+              .exclude(status__in=(Status.CANCELLED,)).order_by("-created_at").first())
+    attachments = [str(a.get("transferName") or a.get("guid") or "") for a in (data.get("attachments") or [])
+                   if isinstance(a, dict)]
+    message = Message(
+        workspace_id=line.workspace_id, thread_id=thread.id, lead_id=lead_id, line=line, direction=Direction.INBOUND,
+        message_type="imessage", body=text, status=Status.RECEIVED, external_message_id=guid,
+        recipient_phone=address if "@" not in address else "", recipient_email=address if "@" in address else "",
+        send_to_address=address, from_line_phone=line.phone, from_line_email=line.email,
+        correlation_id=parent.correlation_id if parent else "", reply_to=parent, attachment_names=attachments,
+    )
+    with transaction.atomic():
+        if not insert_or_nothing(message):
+            return "duplicate"
+        Thread.objects.filter(pk=thread.id).update(unread_count=F("unread_count") + 1)
+        lifecycle.record_created(message, detail={"guid": guid, "from": address})
+        lifecycle.emit_webhook_for(message, "message.reply")
+    log.info("message.reply.received", messageId=message.pk, lineId=line.pk, replyTo=parent.pk if parent else None,
+             workspaceId=line.workspace_id, correlationId=message.correlation_id)
+    if is_opt_out(text):
+        dnc_add(workspace=line.workspace, address=address, reason="opt_out_reply", source_message_id=message.pk)
+    return "received"
+
+
+def thread_address(thread_id: str | None, address: str) -> str:
+    if thread_id is None:
+        return address
+    return Thread.objects.values_list("address", flat=True).get(pk=thread_id)

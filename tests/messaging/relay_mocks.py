@@ -1,0 +1,39 @@
+"""`responses` helpers speaking BlueBubbles for send-path tests."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import responses
+
+RELAY = "http://relay.test:8765"
+_rowids = itertools.count(100)
+
+
+def bb_message(*, guid: str, text: str, address: str, error: int = 0, date_created: int = 1_900_000_000_000,
+               **extra: Any) -> dict[str, Any]:
+    return {"originalROWID": next(_rowids), "guid": guid, "text": text, "error": error, "isFromMe": True,
+            "handle": {"originalROWID": 1, "address": address, "service": "iMessage"}, "handleId": 1,
+            "attachments": [], "dateCreated": date_created, "dateRead": None, "dateDelivered": None,
+            "isDelivered": False, "chats": [{"guid": f"iMessage;-;{address}", "style": 45}], **extra}
+
+
+def send_ok(guid: str = "GUID-1", *, text: str = "hi", address: str = "+12025551234") -> None:
+    responses.post(f"{RELAY}/api/v1/message/text",
+                   json={"status": 200, "message": "Message sent!", "data": bb_message(guid=guid, text=text,
+                                                                                      address=address)})
+
+
+def send_status(status: int, message: str, error_type: str = "iMessage Error", data: Any = None) -> None:
+    top = {400: "You've made a bad request! Please check your request params & body",
+           401: "You are not authorized to access this resource"}.get(status, "Message Send Error")
+    responses.post(f"{RELAY}/api/v1/message/text",
+                   json={"status": status, "message": top, "error": {"type": error_type, "message": message},
+                         "data": data}, status=status)
+
+
+def query_returns(rows: list[dict[str, Any]]) -> None:
+    responses.post(f"{RELAY}/api/v1/message/query", json={
+        "status": 200, "message": "Successfully fetched messages!", "data": rows,
+        "metadata": {"offset": 0, "limit": 100, "total": len(rows), "count": len(rows)}})
