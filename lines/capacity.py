@@ -16,12 +16,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 
+from django.db import connection
 from django.db.models import F, Q
 from django.db.models.functions import Greatest
 
 from lines.models import Device, Line, LineContact, LineDailyUsage, LineHourlyUsage
 from messaging.windows import local_day, next_local_midnight, utc_hour_start
-from tuco.db import insert_or_nothing
 from tuco.logging import get_logger
 
 log = get_logger(__name__)
@@ -59,13 +59,43 @@ def is_new_conversation(*, line_id: str, address: str, lead_id: str | None) -> b
     return not LineContact.objects.filter(line_id=line_id, address__in=contact_keys(address, lead_id)).exists()
 
 
-def _ensure_row(model: type, **keys: object) -> None:
-    insert_or_nothing(model(**keys))
+_CONTACTS = LineContact._meta.db_table
+_DAILY = LineDailyUsage._meta.db_table
+_HOURLY = LineHourlyUsage._meta.db_table
 
 
 def _deny(reason: str, next_at: datetime, detail: str, **context: object) -> CapacityDenied:
     log.info("cap.reservation.denied", reason=reason, nextAttemptAt=next_at.isoformat(), **context)
     return CapacityDenied(reason, next_at, detail)
+
+
+def _claim_contact_keys(line_id: str, keys: list[str], message_id: str, now: datetime) -> list[str]:
+    """Insert the recipient's keys for this line; the ones returned are the ones this send made new."""
+    values = ", ".join(["(%s, %s, %s, %s)"] * len(keys))
+    params: list[object] = []
+    for key in keys:
+        params += [line_id, key, message_id, now]
+    with connection.cursor() as cursor:
+        cursor.execute(f'INSERT INTO "{_CONTACTS}" (line_id, address, first_message_id, created_at) '
+                       f"VALUES {values} ON CONFLICT DO NOTHING RETURNING address", params)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _count_up(sql_table: str, key_columns: dict[str, object], increments: dict[str, int],
+              limits: dict[str, int]) -> bool:
+    """Create-or-increment a usage row in one statement, refusing when any limit is reached."""
+    columns = [*key_columns, *increments]
+    placeholders = ", ".join(["%s"] * len(columns))
+    sets = ", ".join(f'{c} = "{sql_table}".{c} + EXCLUDED.{c}' for c in increments)
+    guard = " AND ".join(f'"{sql_table}".{c} < %s' for c in limits)
+    # A fresh row starts at the increments: only valid when they fit the limits (checked by the caller).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'INSERT INTO "{sql_table}" ({", ".join(columns)}) VALUES ({placeholders}) '
+            f'ON CONFLICT ({", ".join(key_columns)}) DO UPDATE SET {sets} WHERE {guard} RETURNING 1',
+            [*key_columns.values(), *increments.values(), *limits.values()],
+        )
+        return cursor.fetchone() is not None
 
 
 def capacity_reserve(*, line: Line, device: Device | None, address: str, lead_id: str | None, message_id: str,
@@ -75,38 +105,31 @@ def capacity_reserve(*, line: Line, device: Device | None, address: str, lead_id
     day: date = local_day(now, line.timezone)
     hour = utc_hour_start(now)
 
-    # New to this line? Claiming the contact rows decides it (a concurrent send to the same
-    # recipient serializes on the unique index: only one of them is the first touch).
+    # New to this line? Claiming the contact keys decides it: a concurrent send to the same recipient
+    # serializes on the unique index, and only one of them makes the first touch.
     keys = contact_keys(address, lead_id)
-    known = LineContact.objects.filter(line_id=line.pk, address__in=keys).exists()
-    new = False
-    inserted: list[str] = []
-    if not known:
-        for key in keys:
-            if insert_or_nothing(LineContact(line_id=line.pk, address=key, first_message_id=message_id)):
-                inserted.append(key)
-        new = len(inserted) == len(keys)
+    inserted = _claim_contact_keys(line.pk, keys, message_id, now)
+    new = len(inserted) == len(keys)
 
-    _ensure_row(LineDailyUsage, line_id=line.pk, day=day)
-    guard = Q(line_id=line.pk, day=day, total_count__lt=line.daily_total_limit)
+    limits = {"total_count": line.daily_total_limit}
     if new:
-        guard &= Q(new_count__lt=line.daily_new_limit)
-    if not LineDailyUsage.objects.filter(guard).update(total_count=F("total_count") + 1,
-                                                       new_count=F("new_count") + (1 if new else 0)):
-        usage = LineDailyUsage.objects.get(line_id=line.pk, day=day)
+        limits["new_count"] = line.daily_new_limit
+    if min(limits.values()) < 1 or not _count_up(_DAILY, {"line_id": line.pk, "day": day},
+                                                 {"total_count": 1, "new_count": int(new),
+                                                  "availability_count": 0}, limits):
+        usage = LineDailyUsage.objects.filter(line_id=line.pk, day=day).first()
+        total, new_count = (usage.total_count, usage.new_count) if usage else (0, 0)
         midnight = next_local_midnight(now, line.timezone)
-        if usage.total_count >= line.daily_total_limit:
-            raise _deny("line_daily_total", midnight, f"{usage.total_count}/{line.daily_total_limit} today",
-                        **context)
-        raise _deny("line_daily_new", midnight, f"{usage.new_count}/{line.daily_new_limit} new today", **context)
+        if total >= line.daily_total_limit:
+            raise _deny("line_daily_total", midnight, f"{total}/{line.daily_total_limit} today", **context)
+        raise _deny("line_daily_new", midnight, f"{new_count}/{line.daily_new_limit} new today", **context)
 
-    if new and line.channel_type != Line.Channel.EMAIL:
-        _ensure_row(LineHourlyUsage, line_id=line.pk, hour=hour)
-        if not LineHourlyUsage.objects.filter(line_id=line.pk, hour=hour,
-                                              first_touch_count__lt=line.hourly_first_touch_limit).update(
-                first_touch_count=F("first_touch_count") + 1):
-            raise _deny("line_first_touch_hour", hour + timedelta(hours=1),
-                        f"{line.hourly_first_touch_limit} first touches this hour", **context)
+    hourly_capped = new and line.channel_type != Line.Channel.EMAIL  # email lines are exempt
+    if hourly_capped and (line.hourly_first_touch_limit < 1 or not _count_up(
+            _HOURLY, {"line_id": line.pk, "hour": hour}, {"first_touch_count": 1},
+            {"first_touch_count": line.hourly_first_touch_limit})):
+        raise _deny("line_first_touch_hour", hour + timedelta(hours=1),
+                    f"{line.hourly_first_touch_limit} first touches this hour", **context)
 
     if new and line.contact_gap_seconds:
         gap = timedelta(seconds=line.contact_gap_seconds)

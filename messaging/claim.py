@@ -8,6 +8,7 @@ verify, and one that dies before it leaves nothing held.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,8 +19,18 @@ from django.db.models import Max
 from lines.capacity import CapacityDenied, capacity_reserve
 from lines.models import Line
 from messaging import lifecycle
-from messaging.gates import Block, candidate_lines, fifo_gate, line_state_gate, schedule_gate, window_gate
+from messaging.gates import (
+    Block,
+    candidate_lines,
+    device_busy_gate,
+    fifo_gate,
+    line_state_gate,
+    schedule_gate,
+    thread_order_gate,
+    window_gate,
+)
 from messaging.models import CLAIMABLE, Message, SendAttempt, Status
+from messaging.queueing import park, wake_after_send
 from tuco.logging import get_logger
 
 log = get_logger(__name__)
@@ -30,6 +41,11 @@ class Claimed:
     message: Message
     line: Line | None
     attempt: SendAttempt
+
+
+# Gates that only ask the message to wait its turn. A line that cannot send at all for now
+# (unhealthy, inactive, out of daily capacity) is a reason to try another line instead.
+PACING_REASONS = ("device_gap", "contact_gap", "line_busy")
 
 
 class _LostRace(Exception):
@@ -76,18 +92,24 @@ def _claim(message: Message, line: Line | None, now: datetime, *, channel: str) 
     return Claimed(message=updated, line=line, attempt=attempt)
 
 
-def claim_for_send(message: Message, now: datetime, *, channel: str, uses_line: bool) -> Claimed | Block | None:
+def claim_for_send(message: Message, now: datetime, *, channel: str, uses_line: bool,
+                   before_claim: Callable[[], bool] = lambda: False) -> Claimed | Block | str | None:
     """Claimed, or the Block that keeps the message waiting, or None when another worker has it.
 
     `uses_line`: the send spends the line's capacity (iMessage and email). SMS and
     forced fallbacks go through the workspace's provider and hold no line capacity.
+    `before_claim` runs once the cheap gates pass, just before capacity is taken (the
+    do-not-contact check); returning True stops the claim ("blocked").
     """
-    block = schedule_gate(message, now) or window_gate(message, now)
+    block = schedule_gate(message, now) or window_gate(message, now) or thread_order_gate(message, now)
     if block:
         return block
     if uses_line and message.line_id is None:
         return Block("no_line", now + timedelta(seconds=settings.TUCO_LINE_RECHECK_SECONDS), "no line assigned")
+    checked = False
     if not uses_line:
+        if before_claim():
+            return "blocked"
         try:
             with transaction.atomic():
                 return _claim(message, None, now, channel=channel)
@@ -96,17 +118,27 @@ def claim_for_send(message: Message, now: datetime, *, channel: str, uses_line: 
 
     blocks: list[Block] = []
     for line in candidate_lines(message):
-        block = line_state_gate(line, now) or fifo_gate(message, line, now)
-        if block:
-            blocks.append(block)
+        block = line_state_gate(line, now) or fifo_gate(message, line, now) or device_busy_gate(line, now)
+        if block is None and not checked:
+            checked = True
+            if before_claim():
+                return "blocked"
+        if block is None:
+            try:
+                with transaction.atomic():
+                    claimed = _claim(message, line, now, channel=channel)
+            except CapacityDenied as denied:
+                block = Block(denied.reason, denied.next_at, denied.detail, line.pk)
+            except _LostRace:
+                return None
+        if block is not None:
+            blocks.append(park(message, block, line))
+            if block.reason in PACING_REASONS:
+                break  # pacing is a turn in the line's queue, not a reason to hop to another line
             continue
-        try:
-            with transaction.atomic():
-                return _claim(message, line, now, channel=channel)
-        except CapacityDenied as denied:
-            blocks.append(Block(denied.reason, denied.next_at, denied.detail, line.pk))
-        except _LostRace:
-            return None
+        wake_after_send(line=line, device=line.device, new_conversation=bool(claimed.message.is_new_conversation),
+                        at=now)
+        return claimed
     if not blocks:
         return Block("no_line", now, "no active line")
     # Wait for whichever line frees first; on a tie the message's own line wins (stable order).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from messaging.explain import explanation_for
+from messaging.explain import expected_next_attempt, explanation_for
 from messaging.models import Message
 from tuco.timefmt import iso
 
@@ -21,7 +21,7 @@ def message_document(m: Message) -> dict[str, Any]:
         "status": m.status,
         "direction": m.direction,
         "queuedReason": _nz(m.queued_reason),
-        "nextAttemptAt": iso(m.next_attempt_at) if m.queued_reason else None,
+        "nextAttemptAt": iso(expected_next_attempt(m)) if m.queued_reason else None,
         "statusExplanation": explanation_for(m),
         "fromLineId": m.line_id,
         "fromLinePhone": _nz(m.from_line_phone),

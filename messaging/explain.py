@@ -12,8 +12,8 @@ REASON_SENTENCES = {
     "line_daily_total": "The line reached its daily message limit ({limit}); it resets at {at}.",
     "line_daily_new": "The line reached its daily new-conversation limit ({limit}); it resets at {at}.",
     "line_first_touch_hour": "The line reached its hourly first-touch limit ({limit}); the next hour starts at {at}.",
-    "device_gap": "The device sent a message moments ago; the minimum gap between sends ends at {at}.",
-    "contact_gap": "The line started a conversation moments ago; the gap between new contacts ends at {at}.",
+    "device_gap": "The device is pacing its sends (minimum gap between sends); this message's turn is at {at}.",
+    "contact_gap": "The line is pacing new conversations (gap between first messages); this one's turn is at {at}.",
     "line_unhealthy": "The line is unhealthy ({detail}); it is re-checked at {at}.",
     "line_inactive": "The line is inactive; the message waits until it is re-activated (next check {at}).",
     "no_line": "No active line can send it right now; next check at {at}.",
@@ -22,6 +22,7 @@ REASON_SENTENCES = {
     "retry_wait": "The last send attempt did not go out ({detail}); the next attempt is at {at}.",
     "relay_unreachable": "The device relay could not be reached ({detail}); the next try is at {at}.",
     "line_busy": "Another message on this line is ahead of it; it is re-checked at {at}.",
+    "thread_order": "An earlier message to this recipient goes first; it is re-checked at {at}.",
 }
 
 STATUS_SENTENCES = {
@@ -41,12 +42,22 @@ class _Safe(dict):
         return "?"
 
 
+def expected_next_attempt(m: Message):  # -> datetime | None
+    """When the message is expected to go: its own next attempt, or for a message waiting behind an
+    earlier one to the same recipient, when that one is expected to go."""
+    if m.queued_reason == "thread_order":
+        from messaging.gates import thread_order_expected_at
+
+        return thread_order_expected_at(m) or m.next_attempt_at
+    return m.next_attempt_at
+
+
 def explanation_for(m: Message) -> str:
     if m.status in (Status.QUEUED, Status.SCHEDULED, Status.PENDING) and m.queued_reason:
         template = REASON_SENTENCES.get(m.queued_reason, "It is waiting ({reason}); next attempt at {at}.")
         detail = m.error or ""
         return template.format_map(_Safe(
-            at=iso(m.next_attempt_at) or "the next check",
+            at=iso(expected_next_attempt(m)) or "the next check",
             window=f"{m.send_window_start}-{m.send_window_end}",
             tz=m.timezone or "UTC",
             limit=_limit_for(m),

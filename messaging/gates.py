@@ -20,6 +20,8 @@ from messaging.windows import blocking_reason, next_open, window_from
 
 # How soon a message that yielded to an older one on its line looks again.
 FIFO_RECHECK = timedelta(seconds=1)
+THREAD_RECHECK = timedelta(seconds=5)
+THREAD_SAFETY_NET = timedelta(hours=1)
 
 
 @dataclass
@@ -48,6 +50,17 @@ def window_gate(message: Message, now: datetime) -> Block | None:
     return Block(blocking_reason(window, now), opens, detail)
 
 
+def device_busy_gate(line: Line, now: datetime) -> Block | None:
+    """Cheap pre-check on the loaded device row; the reservation's guarded UPDATE remains the real guard."""
+    device = line.device
+    if device is None or device.last_send_at is None or not device.device_gap_seconds:
+        return None
+    free_at = device.last_send_at + timedelta(seconds=device.device_gap_seconds)
+    if free_at > now:
+        return Block("device_gap", free_at, f"{device.device_gap_seconds}s between sends on this device", line.pk)
+    return None
+
+
 def line_state_gate(line: Line, now: datetime) -> Block | None:
     recheck = now + timedelta(seconds=settings.TUCO_LINE_RECHECK_SECONDS)
     if not line.is_active:
@@ -73,30 +86,74 @@ def fifo_gate(message: Message, line: Line, now: datetime) -> Block | None:
     return None
 
 
-def movable(message: Message) -> bool:
-    """The engine may move a message to another line unless the integrator chose the line or the
-    recipient already heard from this one (sticky sender)."""
-    if message.line_pinned:
-        return False
-    return not Message.objects.filter(
-        thread_id=message.thread_id, direction=Direction.OUTBOUND,
-        status__in=(Status.SENT, Status.DELIVERED), line_id=message.line_id,
-    ).exists()
+# An older message of the conversation waiting for one of these does not hold the newer ones back:
+# they are the older message's own schedule, not a turn in the queue.
+OWN_SCHEDULE_REASONS = ("scheduled", "time_window", "day_not_allowed")
+
+
+def thread_order_gate(message: Message, now: datetime) -> Block | None:
+    """Per-conversation FIFO: never overtake an older outbound message to the same recipient that is
+    still on its way (sending, or waiting its turn on a line)."""
+    if message.thread_id is None:
+        return None
+    older = (Message.objects.filter(thread_id=message.thread_id, direction=Direction.OUTBOUND,
+                                    status__in=(Status.PENDING, Status.QUEUED, Status.SCHEDULED, Status.SENDING))
+             .exclude(queued_reason__in=OWN_SCHEDULE_REASONS)
+             .filter(Q(created_at__lt=message.created_at) | Q(created_at=message.created_at, id__lt=message.pk))
+             .order_by("next_attempt_at").values_list("status", "next_attempt_at").first())
+    if older is None:
+        return None
+    status, when = older
+    # The older message wakes this one the moment it leaves the queue (messaging.lifecycle), so the
+    # stored time is only a safety net; the API shows the older message's expected time instead.
+    if status in (Status.SENDING, Status.PENDING) or when is None:
+        next_at = now + THREAD_RECHECK
+    else:
+        next_at = max(when, now) + THREAD_SAFETY_NET
+    return Block("thread_order", next_at, "an older message to this recipient goes first", message.line_id)
+
+
+def thread_order_expected_at(message: Message) -> datetime | None:
+    """For display: when the message holding this one back is expected to go."""
+    return (Message.objects.filter(thread_id=message.thread_id, direction=Direction.OUTBOUND,
+                                   status__in=(Status.PENDING, Status.QUEUED, Status.SCHEDULED, Status.SENDING))
+            .exclude(queued_reason__in=OWN_SCHEDULE_REASONS)
+            .filter(Q(created_at__lt=message.created_at) | Q(created_at=message.created_at, id__lt=message.pk))
+            .order_by("-next_attempt_at").values_list("next_attempt_at", flat=True).first())
+
+
+def sticky_line_id(message: Message) -> str | None:
+    """The line the recipient already hears from (set on the thread by the first successful send)."""
+    thread = message.thread
+    if thread is None or thread.started_at is None:
+        return None
+    return thread.line_id
 
 
 def candidate_lines(message: Message) -> Iterator[Line]:
-    """The message's line first; then, if it may move, the workspace's other active healthy lines.
+    """The lines that may send this message, in order of preference.
 
-    The claim tries them in order, so a movable message whose line is out of
-    capacity, in its gap or unhealthy goes out on another line with room now.
+    Pinned (fromLineId): only that line. A conversation already under way: only
+    its sticky line, unless that line was deactivated. Otherwise the message's
+    line first, then the workspace's other active healthy lines, so a new
+    conversation whose line is out of capacity, in its gap or unhealthy goes
+    out on another line with room now.
     """
     current = message.line
     if current is None:
         return
+    if message.line_pinned:
+        yield current
+        return
+    sticky = sticky_line_id(message)
+    if sticky is not None:
+        line = current if sticky == current.pk else Line.objects.select_related("device").filter(pk=sticky).first()
+        if line is not None and line.is_active:
+            yield line  # sticky sender: the conversation stays on its line (waiting if it must)
+            return
     yield current
     # Only looked up when the first line could not take the message.
-    if movable(message):
-        yield from Line.objects.select_related("device").filter(
-            workspace_id=message.workspace_id, is_active=True, health_status=Line.Health.HEALTHY,
-            channel_type=current.channel_type,
-        ).exclude(pk=current.pk).order_by("id")
+    yield from Line.objects.select_related("device").filter(
+        workspace_id=message.workspace_id, is_active=True, health_status=Line.Health.HEALTHY,
+        channel_type=current.channel_type,
+    ).exclude(pk=current.pk).order_by("id")

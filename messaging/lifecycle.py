@@ -105,10 +105,27 @@ def transition(
         event_type = WEBHOOK_EVENT_FOR_STATUS.get(to)
         if event_type and previous != to:
             _emit_webhook(message, event_type)
+        if to in LEAVES_THE_QUEUE and message.thread_id and message.direction == "outbound":
+            _wake_thread_successor(message, now)
     log.info("message.status_changed", messageId=message_id, lineId=message.line_id, fromStatus=previous,
              toStatus=to, reason=reason, workspaceId=message.workspace_id,
              correlationId=message.correlation_id)
     return message
+
+
+# Once a message is out of the queue, the next message of its conversation may go.
+LEAVES_THE_QUEUE = (Status.SENT, Status.DELIVERED, Status.FAILED, Status.FALLBACK, Status.CANCELLED)
+
+
+def _wake_thread_successor(message: Message, now: datetime) -> None:
+    successor = (Message.objects.filter(thread_id=message.thread_id, status__in=CLAIMABLE,
+                                        queued_reason="thread_order", next_attempt_at__gt=now)
+                 .order_by("created_at", "id").values_list("id", flat=True).first())
+    if successor and Message.objects.filter(pk=successor, queued_reason="thread_order").update(
+            next_attempt_at=now, enqueued_at=None):
+        from messaging.outcomes import schedule_dispatch
+
+        transaction.on_commit(lambda: schedule_dispatch(successor, now))
 
 
 def record_fact(message_id: str, *, reason: str, detail: dict[str, Any] | None = None,

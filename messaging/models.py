@@ -50,6 +50,7 @@ class QueuedReason(models.TextChoices):
     RETRY_WAIT = "retry_wait"
     RELAY_UNREACHABLE = "relay_unreachable"
     LINE_BUSY = "line_busy"
+    THREAD_ORDER = "thread_order"
 
 
 class MessageType(models.TextChoices):
@@ -78,8 +79,9 @@ class Thread(models.Model):
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="threads")
     address = models.CharField(max_length=254)
     lead = models.ForeignKey(Lead, on_delete=models.SET_NULL, null=True, blank=True, related_name="threads")
-    # The sticky sender: later sends to this recipient keep this line.
+    # The sticky sender: later sends to this recipient keep this line once the conversation started.
     line = models.ForeignKey(Line, on_delete=models.SET_NULL, null=True, blank=True, related_name="threads")
+    started_at = models.DateTimeField(null=True, blank=True, help_text="First outbound message sent.")
     last_message_at = models.DateTimeField(null=True, blank=True)
     last_message_preview = models.CharField(max_length=200, blank=True, default="")
     last_direction = models.CharField(max_length=8, blank=True, default="")

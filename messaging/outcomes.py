@@ -12,6 +12,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import DateTimeField, F, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from lines.capacity import capacity_release
@@ -111,7 +113,9 @@ def mark_sent(message_id: str, *, guid: str, via: str, attempt_id: int | None = 
                 outcome=SendAttempt.Outcome.SENT, external_id=guid, finished_at=now)
     if updated is not None:
         if updated.thread_id and updated.line_id:
-            Thread.objects.filter(pk=updated.thread_id, line__isnull=True).update(line_id=updated.line_id)
+            # The sticky line is the one the recipient actually heard from.
+            Thread.objects.filter(pk=updated.thread_id).update(
+                line_id=updated.line_id, started_at=Coalesce(F("started_at"), Value(now, output_field=DateTimeField())))
         log.info("message.send.summary", messageId=message_id, lineId=updated.line_id, status="sent", via=via,
                  attempts=updated.attempt_count, correlationId=updated.correlation_id)
     return updated

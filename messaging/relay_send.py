@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.utils import timezone
 
+from leads.models import Lead
 from lines.health import device_mark_unhealthy
 from lines.relay.base import relay_for_device
 from lines.relay.bluebubbles import chat_guid
@@ -18,20 +19,20 @@ from messaging.claim import Claimed
 from messaging.gates import Block
 from messaging.models import SendAttempt, Status
 from messaging.outcomes import RetryPolicy, attempt_finish, fail, mark_sent, release_reservation, wait
-from messaging.personalize import render_message
+from messaging.personalize import lead_values, render
 from tuco.logging import get_logger
 
 log = get_logger(__name__)
 
 
-def send_via_relay(claimed: Claimed, *, policy: RetryPolicy, inline: bool) -> str:
+def send_via_relay(claimed: Claimed, *, policy: RetryPolicy, inline: bool, lead: Lead | None = None) -> str:
     """Returns the outcome: "sent", "waiting", "failed" or "verifying"."""
     message, line, attempt = claimed.message, claimed.line, claimed.attempt
     assert line is not None and line.device is not None
     device = line.device
     relay = relay_for_device(device)
     address = message.send_to_address
-    text = render_message(message)
+    text = render(message.body, lead_values(lead, message))
     summary = {"chatGuid": chat_guid(address, prefix=device.chat_guid_prefix or "iMessage"),
                "method": "private-api" if device.private_api else "apple-script",
                "tempGuid": attempt.temp_guid, "text": text}

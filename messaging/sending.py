@@ -17,6 +17,7 @@ from messaging.claim import claim_for_send
 from messaging.gates import Block
 from messaging.models import CLAIMABLE, Message, MessageType, Status
 from messaging.outcomes import RetryPolicy, individual_policy, wait
+from messaging.queueing import pass_free_slot
 from tuco.logging import bind_context, get_logger
 
 log = get_logger(__name__)
@@ -52,27 +53,29 @@ def send_message(message_id: str, *, inline: bool = False, policy: RetryPolicy |
     """Returns what happened: "not_due", "gone", "waiting", "sent", "failed", "verifying", "blocked"."""
     policy = policy or individual_policy()
     now = timezone.now()
-    message = (Message.objects.select_related("line__device", "lead").filter(pk=message_id).first())
+    message = Message.objects.select_related("line__device", "lead", "thread").filter(pk=message_id).first()
     if message is None or message.status not in CLAIMABLE:
         return "gone"
     bind_context(correlationId=message.correlation_id, messageId=message.pk, workspaceId=message.workspace_id)
     if message.next_attempt_at and message.next_attempt_at > now + EARLY_TOLERANCE:
         return "not_due"
-    if _block_dnc(message):
-        return "blocked"
-
     channel, uses_line = _channel(message)
-    result = claim_for_send(message, now, channel=channel, uses_line=uses_line)
+    result = claim_for_send(message, now, channel=channel, uses_line=uses_line,
+                            before_claim=lambda: _block_dnc(message))
     if result is None:
         return "gone"
+    if result == "blocked":
+        return "blocked"
     if isinstance(result, Block):
+        if result.reason != "line_busy":
+            pass_free_slot(message=message, block=result, now=now)
         wait(message, result, now=now)
         return "waiting"
 
     if channel == "relay":
         from messaging.relay_send import send_via_relay
 
-        return send_via_relay(result, policy=policy, inline=inline)
+        return send_via_relay(result, policy=policy, inline=inline, lead=message.lead)
     from messaging.channels import send_on_channel
 
     return send_on_channel(result, channel=channel, policy=policy)

@@ -27,7 +27,7 @@ _TABLE = Message._meta.db_table
 
 
 def claim_due_batch(*, now, batch_size: int) -> list[str]:
-    """Mark up to batch_size due rows as enqueued and return their ids (oldest due first)."""
+    """Mark up to batch_size due rows as enqueued; return their ids oldest-created first (per-line FIFO)."""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             f'WITH due AS (SELECT id FROM "{_TABLE}" '
@@ -39,7 +39,7 @@ def claim_due_batch(*, now, batch_size: int) -> list[str]:
             [now, now - ENQUEUE_LEASE, batch_size, now],
         )
         rows = cursor.fetchall()
-    return [row[0] for row in sorted(rows, key=lambda r: (r[1], r[0]))]
+    return sorted(row[0] for row in rows)  # ids are time-ordered: creation order
 
 
 def sweep_due_messages(*, now=None, max_batches: int = 20) -> int:

@@ -23,6 +23,7 @@ _SHARED_PROCESSORS: list[Any] = [
 def configure_structlog() -> None:
     structlog.configure(
         processors=[
+            structlog.stdlib.filter_by_level,  # skip all the work for levels nobody listens to
             *_SHARED_PROCESSORS,
             structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
         ],

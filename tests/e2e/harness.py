@@ -219,7 +219,8 @@ def drop_database(url: str) -> None:
 
 
 def e2e_env(database_url: str, redis_port: int, web_port: int, **overrides: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TUCO_", "UNIBOX_", "SYNC_FALLBACK_"))}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("TUCO_", "UNIBOX_", "SYNC_FALLBACK_")) and k != "DJANGO_SETTINGS_MODULE"}
     env.update({
         "DATABASE_URL": database_url,
         "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",

@@ -37,3 +37,23 @@ def query_returns(rows: list[dict[str, Any]]) -> None:
     responses.post(f"{RELAY}/api/v1/message/query", json={
         "status": 200, "message": "Successfully fetched messages!", "data": rows,
         "metadata": {"offset": 0, "limit": 100, "total": len(rows), "count": len(rows)}})
+
+
+def relay_accepts_everything(base: str = RELAY) -> list[dict[str, Any]]:
+    """Every send succeeds with a fresh guid; returns the list the sends are recorded in."""
+    import json as _json
+    import uuid
+
+    sent: list[dict[str, Any]] = []
+
+    def callback(request: Any) -> tuple[int, dict[str, str], str]:
+        body = _json.loads(request.body)
+        address = body["chatGuid"].split(";-;", 1)[1]
+        row = bb_message(guid=str(uuid.uuid4()).upper(), text=body["message"], address=address,
+                         tempGuid=body["tempGuid"])
+        sent.append({"address": address, "text": body["message"], "tempGuid": body["tempGuid"], "base": base})
+        return 200, {}, _json.dumps({"status": 200, "message": "Message sent!", "data": row})
+
+    responses.add_callback(responses.POST, f"{base}/api/v1/message/text", callback=callback,
+                           content_type="application/json")
+    return sent

@@ -115,6 +115,10 @@ def test_inbound_reply_joins_the_thread_and_stop_opts_out(api, workspace, relay_
     from messaging.sending import send_message
 
     later = api.post("/api/messages", {"message": "One more thing", "recipientPhone": "+12025551234"}, format="json")
+    # The earlier message still waiting in this conversation goes (is refused) first, then the new one.
+    assert send_message(later.json()["message"]["_id"]) == "waiting"
+    assert send_message(outbound.pk) == "blocked"
+    Message.objects.filter(pk=later.json()["message"]["_id"]).update(next_attempt_at=timezone.now())
     assert send_message(later.json()["message"]["_id"]) == "blocked"
     assert Message.objects.get(pk=later.json()["message"]["_id"]).error_code == "DNC_BLOCKED"
 

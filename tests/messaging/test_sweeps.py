@@ -23,7 +23,7 @@ def test_due_batch_takes_due_rows_once_per_lease(workspace) -> None:
     MessageFactory(workspace=workspace, status=Status.QUEUED, next_attempt_at=now + timedelta(minutes=5))
     MessageFactory(workspace=workspace, status=Status.SENT, next_attempt_at=now - timedelta(minutes=5))
     ids = claim_due_batch(now=now, batch_size=100)
-    assert ids == [m.pk for m in reversed(due)]  # oldest due first
+    assert ids == [m.pk for m in due]  # creation order: per-line FIFO
     assert claim_due_batch(now=now, batch_size=100) == []  # leased
     assert set(claim_due_batch(now=now + timedelta(seconds=61), batch_size=100)) == {m.pk for m in due}
 

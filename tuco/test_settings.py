@@ -1,0 +1,13 @@
+"""Settings for the test suite: the machine's PostgreSQL and Redis, quiet logs. Everything else is tuco.settings.
+
+Environment variables still win, so a helper or CI can point the suite at
+another database (`DATABASE_URL=…/tuco_other`) or Redis db.
+"""
+
+import os
+
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tuco")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
+os.environ.setdefault("TUCO_LOG_LEVEL", "WARNING")
+
+from tuco.settings import *  # noqa: E402,F403
