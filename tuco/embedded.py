@@ -41,6 +41,8 @@ def ensure_postgres() -> dict[str, str]:
     """Start (or reuse) the embedded PostgreSQL; return Django connection settings."""
     runtime_dir = Path(os.environ.setdefault("XDG_RUNTIME_DIR", f"/tmp/runtime-{os.getuid()}"))
     runtime_dir.mkdir(mode=0o700, exist_ok=True)  # pgserver keeps its cross-process lock here
+    if runtime_dir.stat().st_uid == os.getuid():
+        runtime_dir.chmod(0o700)
     import pgserver
     import psycopg
 

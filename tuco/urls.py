@@ -16,6 +16,8 @@ urlpatterns = [
     path("api/", include("lines.urls")),
     path("api/", include("fallback.urls")),
     path("api/", include("tuco.webhooks.urls")),
+    path("api/", include("messaging.replies_urls")),
+    path("", include("messaging.attachments.urls")),
     path("hooks/", include("lines.hooks_urls")),
     path("hooks/", include("fallback.hooks_urls")),
 ]
