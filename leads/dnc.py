@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Any
 
 from leads.models import DncEntry
-from tuco.addresses import InvalidAddress, normalize_address
+from tuco.addresses import InvalidAddress, is_email, normalize_address, normalize_email, normalize_phone
+from tuco.db import insert_or_nothing
+from tuco.errors import BadRequest, NotFound
+from tuco.ids import is_object_id
 from tuco.logging import get_logger
 from tuco.models import Workspace
 
 log = get_logger(__name__)
+
+DNC_NOT_FOUND = "DNC entry not found"
 
 OPT_OUT_KEYWORDS = ("STOP", "UNSUBSCRIBE", "OPT OUT", "REMOVE ME", "DO NOT CONTACT")
 _OPT_OUT_RE = re.compile(r"^\s*(" + "|".join(re.escape(k) for k in OPT_OUT_KEYWORDS) + r")\s*[.!]*\s*$",
@@ -23,14 +29,64 @@ def is_opt_out(text: str) -> bool:
 
 
 def dnc_add(*, workspace: Workspace, address: str, reason: str = "manual", source_message_id: str = "") -> DncEntry:
-    normalized = normalize_address(address)
-    entry, created = DncEntry.objects.get_or_create(
-        workspace=workspace, address=normalized,
-        defaults={"reason": reason[:100], "source_message_id": source_message_id},
-    )
-    if created:
-        log.info("dnc.added", address=normalized, reason=reason, workspaceId=workspace.pk)
+    entry, _ = dnc_entry_add(workspace=workspace, address=normalize_address(address), reason=reason,
+                             source_message_id=source_message_id)
     return entry
+
+
+def dnc_entry_add(*, workspace: Workspace, address: str, reason: str = "manual",
+                  source_message_id: str = "") -> tuple[DncEntry, bool]:
+    """Put an already-normalized address on the list; (entry, created). An existing entry is kept as is."""
+    for _ in range(3):
+        candidate = DncEntry(workspace=workspace, address=address, reason=(reason or "manual")[:100],
+                             source_message_id=source_message_id[:24])
+        if insert_or_nothing(candidate):
+            log.info("dnc.added", address=address, reason=candidate.reason, workspaceId=workspace.pk)
+            return candidate, True
+        existing = DncEntry.objects.filter(workspace=workspace, address=address).first()
+        if existing is not None:
+            return existing, False
+    raise RuntimeError(f"DNC entry for {address} kept vanishing between insert and read")
+
+
+def dnc_remove(*, workspace: Workspace, entry_id: str) -> None:
+    deleted, _ = (DncEntry.objects.filter(workspace=workspace, pk=entry_id).delete()
+                  if is_object_id(entry_id) else (0, {}))
+    if not deleted:
+        raise NotFound(DNC_NOT_FOUND)
+    log.info("dnc.removed", dncId=entry_id, workspaceId=workspace.pk)
+
+
+def parse_dnc_input(data: Any) -> tuple[str, str]:
+    """POST /api/dnc body → (normalized address, reason). Phones without +country default to the US."""
+    from leads.importing import clean_text, phone_region
+
+    if not isinstance(data, dict):
+        raise BadRequest("Request body must be a JSON object", code="INVALID_BODY")
+    given = {key: data.get(key) for key in ("phone", "email", "address") if data.get(key) not in (None, "")}
+    if not given:
+        raise BadRequest("phone or email is required", code="VALIDATION_ERROR")
+    if len(given) > 1:
+        raise BadRequest("Provide one of phone, email or address", code="VALIDATION_ERROR")
+    key, raw = next(iter(given.items()))
+    if not isinstance(raw, str) or len(raw) > 254:
+        raise BadRequest(f"{key} must be a string of at most 254 characters", code="VALIDATION_ERROR")
+    reason = data.get("reason")
+    if reason is None or reason == "":
+        reason = "manual"
+    if not isinstance(reason, str) or len(reason) > 100:
+        raise BadRequest("reason must be a string of at most 100 characters", code="VALIDATION_ERROR")
+    region = phone_region(data.get("defaultCountryCode"))
+    text = clean_text(raw).strip()
+    as_email = key == "email" or (key == "address" and is_email(text))
+    try:
+        address = normalize_email(text) if as_email else normalize_phone(text, default_region=region)
+    except InvalidAddress:
+        if as_email:
+            raise BadRequest(f"{key} must be a valid email address", code="INVALID_EMAIL")
+        raise BadRequest(f"{key} must be a valid phone number, e.g. +19042956129 or (904) 295-6129",
+                         code="INVALID_PHONE")
+    return address, clean_text(reason.strip()) or "manual"
 
 
 def dnc_blocked_address(*, workspace_id: str, addresses: Iterable[str]) -> str | None:

@@ -1,16 +1,25 @@
-"""Write paths for leads and lists used by the send path (the leads API builds on these)."""
+"""Write paths for leads and lists: the send path's lead resolution, and the leads API's update/delete/lists.
+
+Bulk create and CSV import live in leads/importing.py (one path for both).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from django.db import IntegrityError, transaction
 from django.db.models import Case, IntegerField, Q, Value, When
 
 from leads.models import ALT_EMAIL_FIELDS, ALT_PHONE_FIELDS, QUICK_SENDS_LIST, Lead, LeadList
+from tuco.addresses import InvalidAddress
 from tuco.db import insert_or_nothing
-from tuco.errors import NotFound
+from tuco.errors import BadRequest, Conflict, NotFound
 from tuco.ids import is_object_id
+from tuco.logging import get_logger
 from tuco.models import Workspace
+
+log = get_logger(__name__)
 
 LEAD_NOT_FOUND = "Lead not found or access denied"
 
@@ -116,3 +125,187 @@ def lead_resolve_for_send(*, workspace: Workspace, lead_id: str, contact: LeadCo
     assert lead is not None
     _merge(lead, contact)
     return lead
+
+
+def quick_sends_cache_clear(*, workspace: Workspace) -> None:
+    _quick_sends_ids.pop(workspace.pk, None)
+
+
+# --- leads API: update, delete, lists ---------------------------------------------------------------------
+
+DUPLICATE_LEAD = "DUPLICATE_LEAD"
+MAX_DELETE_IDS = 1000
+# Document fields a PATCH may send back unchanged (they are set by Tuco, never by the caller).
+READ_ONLY_FIELDS = ("_id", "workspaceId", "createdAt", "updatedAt", "source", "availabilityStatus",
+                    "availabilityCheckedAt")
+_CONTROL_FIELDS = ("defaultCountryCode",)
+
+
+@dataclass
+class LeadPatch:
+    values: dict[str, Any]  # model attribute → new value ("" clears)
+    custom_fields: dict[str, Any] | None  # merged key by key; a None value removes the key
+    clear_custom_fields: bool
+    list_id: str | None
+
+
+def parse_lead_patch(data: Any) -> LeadPatch:
+    """PATCH /api/leads/{id}: validate everything before touching the row (JSON Merge Patch semantics)."""
+    from leads.importing import (
+        EMAIL_FIELDS,
+        LEAD_INPUT_FIELDS,
+        PHONE_FIELDS,
+        TEXT_FIELDS,
+        check_lead_types,
+        clean_text,
+        normalize_contact,
+        phone_region,
+    )
+
+    if not isinstance(data, dict):
+        raise BadRequest("Request body must be a JSON object", code="INVALID_BODY")
+    known = (*LEAD_INPUT_FIELDS, "listId", *READ_ONLY_FIELDS, *_CONTROL_FIELDS)
+    unknown = sorted(key for key in data if key not in known)
+    if unknown:
+        raise BadRequest(f"Unknown field: {clean_text(unknown[0][:100])}", code="VALIDATION_ERROR")
+    editable = [key for key in data if key in LEAD_INPUT_FIELDS or key == "listId"]
+    if not editable:
+        raise BadRequest("No fields to update", code="VALIDATION_ERROR")
+    region = phone_region(data.get("defaultCountryCode"))
+    checked = check_lead_types({k: v for k, v in data.items() if k != "customFields"}, "")
+    patch = LeadPatch(values={}, custom_fields=None, clear_custom_fields=False, list_id=None)
+    for key in editable:
+        if key == "customFields":
+            continue
+        if key == "listId":
+            list_id = data["listId"]
+            if not is_object_id(list_id):
+                raise BadRequest("Invalid listId", code="INVALID_ID")
+            patch.list_id = list_id
+            continue
+        text = (checked.get(key) or "").strip()
+        if key in TEXT_FIELDS:
+            patch.values[TEXT_FIELDS[key][0]] = text
+        else:
+            attr = PHONE_FIELDS.get(key) or EMAIL_FIELDS[key]
+            try:
+                patch.values[attr] = normalize_contact(key, text, region) if text else ""
+            except InvalidAddress as exc:
+                code = "INVALID_PHONE" if key in PHONE_FIELDS else "INVALID_EMAIL"
+                raise BadRequest(str(exc), code=code)
+    if "customFields" in data:
+        raw = data["customFields"]
+        if raw is None:
+            patch.clear_custom_fields = True
+        else:
+            from leads.importing import check_custom_fields
+
+            patch.custom_fields = check_custom_fields(raw, "customFields")
+    return patch
+
+
+def _conflicting_lead(*, lead: Lead) -> Lead | None:
+    match = Q()
+    if lead.phone:
+        match |= Q(phone=lead.phone)
+    if lead.email:
+        match |= Q(email=lead.email)
+    if not match or lead.list_id is None:
+        return None
+    return Lead.objects.filter(list_id=lead.list_id).filter(match).exclude(pk=lead.pk).first()
+
+
+def lead_update(*, workspace: Workspace, lead_id: str, patch: LeadPatch) -> Lead:
+    from leads.selectors import LEAD_NOT_FOUND
+
+    with transaction.atomic():
+        lead = (Lead.objects.select_for_update().filter(workspace=workspace, pk=lead_id).first()
+                if is_object_id(lead_id) else None)
+        if lead is None:
+            raise NotFound(LEAD_NOT_FOUND)
+        if patch.list_id is not None and patch.list_id != lead.list_id:
+            if not LeadList.objects.filter(workspace=workspace, pk=patch.list_id).exists():
+                raise NotFound("List not found", code="LIST_NOT_FOUND")
+            lead.list_id = patch.list_id
+        for attr, value in patch.values.items():
+            setattr(lead, attr, value)
+        if not lead.phone and not lead.email:
+            raise BadRequest("Lead must have a phone or an email", code="VALIDATION_ERROR")
+        if patch.clear_custom_fields:
+            lead.custom_fields = {}
+        if patch.custom_fields is not None:
+            merged = dict(lead.custom_fields or {})
+            for key, value in patch.custom_fields.items():
+                if value is None:
+                    merged.pop(key, None)
+                else:
+                    merged[key] = value
+            lead.custom_fields = merged
+        try:
+            with transaction.atomic():
+                lead.save()
+        except IntegrityError:
+            other = _conflicting_lead(lead=lead)
+            which = "phone" if other is not None and lead.phone and other.phone == lead.phone else "email"
+            raise Conflict(f"Another lead in this list already has this {which}", code=DUPLICATE_LEAD,
+                           existingLeadId=other.pk if other else None)
+    log.info("lead.updated", leadId=lead.pk, fields=sorted(patch.values))
+    return lead
+
+
+def leads_delete(*, workspace: Workspace, ids: list[str]) -> int:
+    """Delete this workspace's leads among `ids`; other workspaces' and unknown ids are ignored."""
+    deleted, per_model = Lead.objects.filter(workspace=workspace, pk__in=ids).delete()
+    count = per_model.get(Lead._meta.label, 0)
+    if count:
+        log.info("leads.deleted", count=count)
+    return count
+
+
+def parse_delete_ids(data: Any, params: Any) -> list[str]:
+    """`{"ids": [...]}` in the body and/or `?id=` / `?ids=a,b` in the query string (all of them count)."""
+    ids: Any = data.get("ids") if isinstance(data, dict) else None
+    if ids is not None and not isinstance(ids, list):
+        raise BadRequest("ids must be an array of lead ids", code="VALIDATION_ERROR")
+    ids = list(ids or [])
+    if "ids" in params:
+        ids += [part.strip() for part in str(params["ids"]).split(",")]
+    if "id" in params:
+        ids.append(params["id"])
+    if not ids:
+        raise BadRequest("ids is required: a non-empty array of lead ids", code="VALIDATION_ERROR")
+    if len(ids) > MAX_DELETE_IDS:
+        raise BadRequest(f"At most {MAX_DELETE_IDS} ids per request", code="VALIDATION_ERROR")
+    for value in ids:
+        if not is_object_id(value):
+            shown = value[:40] if isinstance(value, str) else value
+            raise BadRequest(f"Invalid lead id: {shown!r}", code="INVALID_ID")
+    return list(dict.fromkeys(ids))
+
+
+def lead_list_create(*, workspace: Workspace, name: str, description: str) -> LeadList:
+    """A new list; a name already used in the workspace is a 409 naming the existing list."""
+    candidate = LeadList(workspace=workspace, name=name, description=description)
+    if not insert_or_nothing(candidate):
+        existing = LeadList.objects.filter(workspace=workspace, name=name).first()
+        raise Conflict(f"A list named {name!r} already exists", code="LIST_EXISTS",
+                       listId=existing.pk if existing else None)
+    log.info("lead_list.created", listId=candidate.pk)
+    return candidate
+
+
+def parse_list_input(data: Any) -> tuple[str, str]:
+    from leads.importing import clean_text
+
+    if not isinstance(data, dict):
+        raise BadRequest("Request body must be a JSON object", code="INVALID_BODY")
+    name, description = data.get("name"), data.get("description")
+    if not isinstance(name, str) or not name.strip():
+        raise BadRequest("name is required", code="VALIDATION_ERROR")
+    if len(name) > 200:
+        raise BadRequest("name must be at most 200 characters", code="VALIDATION_ERROR")
+    if description is None:
+        description = ""
+    if not isinstance(description, str) or len(description) > 500:
+        raise BadRequest("description must be a string of at most 500 characters", code="VALIDATION_ERROR")
+    return clean_text(name.strip()), clean_text(description.strip())
