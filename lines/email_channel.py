@@ -1,0 +1,158 @@
+"""The email channel: one message over an email line's own SMTP server.
+
+Django's email machinery with a per-line connection (host, port, credentials
+and TLS mode come from the Line row, never from settings), so lines never
+share a mailbox. Each send gets a generated Message-ID (recorded on the
+message before the SMTP call, returned to the caller) so replies can be
+threaded with In-Reply-To / References.
+
+Errors are classified by SMTP reply code: 5xx is permanent (the server will
+refuse again), 4xx and connection trouble are transient. `maybe_sent` marks a
+failure after the message data may have been handed over (a dropped
+connection mid-send), where a blind retry could deliver twice.
+"""
+
+from __future__ import annotations
+
+import secrets
+import smtplib
+import ssl
+from dataclasses import dataclass
+from email.utils import formataddr, make_msgid
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.core.mail import BadHeaderError, EmailMessage, get_connection
+
+from tuco.logging import get_logger
+
+if TYPE_CHECKING:
+    from lines.models import Line
+
+log = get_logger(__name__)
+
+SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+TIMEOUT_SECONDS = 30
+DEFAULT_MESSAGE_ID_DOMAIN = "mail.tuco.ai"
+
+
+@dataclass(frozen=True)
+class EmailResult:
+    message_id_header: str  # e.g. "<174…@mail.tuco.ai>", angle brackets included
+
+
+class EmailSendError(Exception):
+    def __init__(self, message: str, *, code: str, permanent: bool, smtp_code: int | None = None,
+                 maybe_sent: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.permanent = permanent
+        self.smtp_code = smtp_code
+        self.maybe_sent = maybe_sent
+
+
+def message_id_domain() -> str:
+    return str(getattr(settings, "TUCO_EMAIL_MESSAGE_ID_DOMAIN", "") or DEFAULT_MESSAGE_ID_DOMAIN)
+
+
+def new_message_id_header(message_id: str) -> str:
+    """`<messageId.random@domain>`: unique per attempt, short enough that the header is never folded."""
+    if not message_id:
+        return make_msgid(domain=message_id_domain())
+    return f"<{message_id}.{secrets.token_hex(6)}@{message_id_domain()}>"
+
+
+def _bracketed(value: str) -> str:
+    value = value.strip()
+    return value if value.startswith("<") else f"<{value}>"
+
+
+def _smtp_text(raw: bytes | str) -> str:
+    text = raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)
+    return " ".join(text.split())[:300]
+
+
+def classify_smtp_error(exc: BaseException, *, during_send: bool) -> EmailSendError:
+    """Map an smtplib / socket failure onto permanent (5xx) vs transient (4xx, connection)."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        code, text = next(iter(exc.recipients.values()), (450, b"recipient refused"))
+        return EmailSendError(f"SMTP {code}: recipient refused: {_smtp_text(text)}", code=f"SMTP_{code}",
+                              permanent=500 <= code < 600, smtp_code=code)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        code = int(exc.smtp_code)
+        what = "authentication failed" if isinstance(exc, smtplib.SMTPAuthenticationError) else "refused"
+        return EmailSendError(f"SMTP {code}: {what}: {_smtp_text(exc.smtp_error)}", code=f"SMTP_{code}",
+                              permanent=500 <= code < 600, smtp_code=code)
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return EmailSendError(f"SMTP server does not support a required extension: {exc}",
+                              code="SMTP_NOT_SUPPORTED", permanent=True)
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return EmailSendError(f"SMTP TLS certificate rejected: {exc.verify_message}", code="SMTP_TLS_CERT",
+                              permanent=True)
+    if isinstance(exc, smtplib.SMTPServerDisconnected | OSError | smtplib.SMTPException):
+        return EmailSendError(f"SMTP connection problem: {type(exc).__name__}: {exc}", code="SMTP_CONNECTION",
+                              permanent=False, maybe_sent=during_send)
+    return EmailSendError(f"SMTP error: {type(exc).__name__}", code="SMTP_ERROR", permanent=False,
+                          maybe_sent=during_send)
+
+
+def _sender(line: Line) -> str:
+    name = " ".join(p for p in (line.first_name, line.last_name) if p)
+    return formataddr((name, line.email)) if name else line.email
+
+
+def _record_message_id(message_id: str, header: str) -> None:
+    """Store the Message-ID on the message (while it is being sent) so inbound replies thread onto it."""
+    from messaging.lifecycle import update_fields
+    from messaging.models import Status
+
+    update_fields(message_id, allowed_statuses=(Status.SENDING,), email_message_id=header)
+
+
+def email_send(*, line: Line, to: str, subject: str, body: str, message_id: str,
+               in_reply_to: str = "") -> EmailResult:
+    """Send one plain-text email from `line` to `to`; raises EmailSendError (see `.permanent`)."""
+    if not line.email or not line.smtp_host:
+        raise EmailSendError("Email line has no address or SMTP host configured", code="SMTP_NOT_CONFIGURED",
+                             permanent=True)
+    header = new_message_id_header(message_id)
+    headers = {"Message-ID": header}
+    if in_reply_to:
+        headers["In-Reply-To"] = _bracketed(in_reply_to)
+        headers["References"] = _bracketed(in_reply_to)
+    try:
+        connection = get_connection(
+            SMTP_BACKEND, host=line.smtp_host, port=line.smtp_port, username=line.smtp_username or None,
+            password=line.smtp_password or None, use_tls=line.smtp_use_tls, use_ssl=line.smtp_use_ssl,
+            timeout=TIMEOUT_SECONDS, fail_silently=False)
+    except ValueError as exc:  # use_tls and use_ssl both set
+        raise EmailSendError(f"Email line SMTP settings are invalid: {exc}", code="SMTP_CONFIG",
+                             permanent=True) from None
+    email = EmailMessage(subject=subject, body=body, from_email=_sender(line), to=[to], headers=headers,
+                         connection=connection)
+    try:
+        email.message()  # header problems (newlines in the subject) are ours: fail before connecting
+    except BadHeaderError as exc:
+        raise EmailSendError(f"Invalid email header: {exc}", code="EMAIL_BAD_HEADER", permanent=True) from None
+    if message_id:
+        _record_message_id(message_id, header)
+    try:
+        connection.open()
+    except Exception as exc:
+        raise _log_error(classify_smtp_error(exc, during_send=False), line, message_id) from None
+    try:
+        connection.send_messages([email])
+    except Exception as exc:
+        raise _log_error(classify_smtp_error(exc, during_send=True), line, message_id) from None
+    finally:
+        connection.close()
+    log.info("email.sent", messageId=message_id, lineId=line.pk, workspaceId=line.workspace_id,
+             emailMessageId=header)
+    return EmailResult(message_id_header=header)
+
+
+def _log_error(error: EmailSendError, line: Line, message_id: str) -> EmailSendError:
+    log.warning("email.send_failed", messageId=message_id, lineId=line.pk, workspaceId=line.workspace_id,
+                errorCode=error.code, permanent=error.permanent, error=error.message)
+    return error
