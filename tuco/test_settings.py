@@ -10,4 +10,4 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tuco")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("TUCO_LOG_LEVEL", "WARNING")
 
-from tuco.settings import *  # noqa: E402,F403
+from tuco.settings import *  # noqa: F403
