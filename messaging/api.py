@@ -71,7 +71,7 @@ class MessagesApi(RateLimitedMixin, IdempotentMixin, APIView):
 class MessageDetailApi(APIView):
     @extend_schema(operation_id="messages_get", responses={200: schemas.MessageDetailResponse,
                                                            401: schemas.Error, 404: schemas.Error},
-                   parameters=[OpenApiParameter("id", str, OpenApiParameter.PATH)],
+                   parameters=[OpenApiParameter("message_id", str, OpenApiParameter.PATH)],
                    summary="Read one message with its timeline and send attempts")
     def get(self, request: Request, message_id: str) -> Response:
         detail = message_detail(workspace=workspace_of(request), message_id=message_id)
@@ -83,7 +83,7 @@ class MessageCancelApi(IdempotentMixin, APIView):
     @extend_schema(operation_id="messages_cancel", request=None,
                    responses={200: schemas.SendMessageResponse, 401: schemas.Error, 402: schemas.Error,
                               404: schemas.Error, 409: schemas.Error},
-                   parameters=[OpenApiParameter("id", str, OpenApiParameter.PATH)],
+                   parameters=[OpenApiParameter("message_id", str, OpenApiParameter.PATH)],
                    summary="Cancel a queued, pending or scheduled message")
     def post(self, request: Request, message_id: str, **_: Any) -> Response:
         message = message_cancel(workspace=workspace_of(request), message_id=message_id, reason="api")
