@@ -15,6 +15,7 @@ from messaging.selectors import message_detail, message_list
 from messaging.send_input import parse_send_request
 from messaging.services.cancel import message_cancel
 from messaging.services.create import SendContext, message_create
+from messaging.services.forced import forced_fallback_response
 from tuco.auth import workspace_of
 from tuco.idempotency import IdempotentMixin
 from tuco.logging import bind_context, get_logger
@@ -45,11 +46,13 @@ class MessagesApi(RateLimitedMixin, IdempotentMixin, APIView):
             bind_context(correlationId=correlation_id)
         log.info("message.api.request", messageType=send.message_type, hasLead=bool(send.lead_id))
         result = message_create(
-            workspace=workspace, request=send,
+            workspace=workspace, request=send, enqueue=not send.force_fallback,
             context=SendContext(correlation_id=correlation_id,
                                 execution_id=(request.headers.get("x-execution-id") or "")[:200],
                                 ghl_workflow_id=(request.headers.get("x-ghl-workflow-id") or "")[:200]),
         )
+        if send.force_fallback and result.created:
+            return Response(forced_fallback_response(result.message), status=200)
         document = message_document(result.message)
         if not result.created:
             return Response({"success": True, "duplicateOnly": True,

@@ -40,7 +40,12 @@ log = get_logger(__name__)
 class Claimed:
     message: Message
     line: Line | None
-    attempt: SendAttempt
+    attempt: SendAttempt | None  # None for provider channels, which record their own attempts
+
+
+# Channels whose attempt row the claim writes (in the claim's transaction). Provider channels
+# (Twilio SMS, fallbacks) record one row per provider call themselves.
+CLAIM_RECORDS_ATTEMPT = ("relay", "smtp")
 
 
 # Gates that only ask the message to wait its turn. A line that cannot send at all for now
@@ -81,6 +86,8 @@ def _claim(message: Message, line: Line | None, now: datetime, *, channel: str) 
                                    now=now)
     if updated is None:
         raise _LostRace()
+    if channel not in CLAIM_RECORDS_ATTEMPT:
+        return Claimed(message=updated, line=line, attempt=None)
     # Attempt rows are numbered by try, not by the retry budget (a line's fault gives its attempt back).
     number = (SendAttempt.objects.filter(message_id=message.pk, channel=channel).aggregate(n=Max("number"))["n"]
               or 0) + 1

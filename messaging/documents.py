@@ -17,6 +17,7 @@ def message_document(m: Message) -> dict[str, Any]:
     return {
         "_id": m.pk,
         "message": m.body,
+        "subject": _nz(m.subject),
         "messageType": m.message_type,
         "status": m.status,
         "direction": m.direction,

@@ -87,6 +87,12 @@ def _outgoing_updated(line: Line, data: dict[str, Any]) -> str:
         if lifecycle.transition(message.pk, to=Status.DELIVERED, allowed_from=(Status.SENDING, Status.SENT),
                                 reason="device_delivered", fields={**fields, "sending_since": None}):
             result = "delivered"
+            if message.message_type == "imessage" and message.send_to_address:
+                # Delivered over iMessage proves availability better than any check.
+                from lines.availability import cache_put
+
+                cache_put(workspace_id=line.workspace_id, address=message.send_to_address, available=True,
+                          line_id=line.pk, now=delivered_at)
     read_at = _ms(data.get("dateRead"))
     if read_at and message.read_at is None:
         with transaction.atomic():

@@ -107,6 +107,7 @@ class Message(models.Model):
     direction = models.CharField(max_length=8, choices=Direction.choices, default=Direction.OUTBOUND)
     message_type = models.CharField(max_length=8, choices=MessageType.choices, default=MessageType.IMESSAGE)
     body = models.TextField(blank=True, default="")
+    subject = models.CharField(max_length=200, blank=True, default="", help_text="Email subject (email messages).")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     queued_reason = models.CharField(max_length=32, blank=True, default="")
     next_attempt_at = models.DateTimeField(null=True, blank=True)

@@ -28,10 +28,17 @@ log = get_logger(__name__)
 def send_via_relay(claimed: Claimed, *, policy: RetryPolicy, inline: bool, lead: Lead | None = None) -> str:
     """Returns the outcome: "sent", "waiting", "failed" or "verifying"."""
     message, line, attempt = claimed.message, claimed.line, claimed.attempt
-    assert line is not None and line.device is not None
+    assert line is not None and line.device is not None and attempt is not None
     device = line.device
     relay = relay_for_device(device)
     address = message.send_to_address
+    if device.private_api:
+        from messaging.availability_step import resolve_address
+
+        resolved, instead = resolve_address(claimed, lead)
+        if resolved is None:
+            return instead
+        address = resolved
     text = render(message.body, lead_values(lead, message))
     summary = {"chatGuid": chat_guid(address, prefix=device.chat_guid_prefix or "iMessage"),
                "method": "private-api" if device.private_api else "apple-script",
@@ -60,7 +67,7 @@ def _not_sent(claimed: Claimed, error: str, code: str, policy: RetryPolicy) -> s
 
 def _relay_failed(claimed: Claimed, error: RelayError, *, started, policy: RetryPolicy, inline: bool) -> str:
     message, line, attempt = claimed.message, claimed.line, claimed.attempt
-    assert line is not None
+    assert line is not None and attempt is not None
     log.warning("message.relay_error", messageId=message.pk, lineId=line.pk, kind=str(error.kind),
                 status=error.status, error=error.message[:300], correlationId=message.correlation_id)
     if error.kind in (RelayErrorKind.UNKNOWN, RelayErrorKind.IN_FLIGHT):
@@ -73,9 +80,15 @@ def _relay_failed(claimed: Claimed, error: RelayError, *, started, policy: Retry
     if error.kind == RelayErrorKind.REJECTED:
         fail(message, error=f"The relay rejected the message: {error.message}", code="RELAY_REJECTED")
         return "failed"
-    # The relay is down or refuses us (bad password, Private API helper gone): nothing was sent and the
-    # fault is the line's, not the message's. The line goes unhealthy; the message waits (or moves to a
-    # healthy line when it may) without spending one of its attempts.
+    return line_fault(claimed, error)
+
+
+def line_fault(claimed: Claimed, error: RelayError) -> str:
+    """The relay is down or refuses us (bad password, Private API helper gone): nothing was sent and the
+    fault is the line's, not the message's. The line goes unhealthy; the message waits (or moves to a
+    healthy line when it may) without spending one of its attempts."""
+    message, line = claimed.message, claimed.line
+    assert line is not None
     reason = {RelayErrorKind.PERMANENT: "relay refused the password",
               RelayErrorKind.PRIVATE_API: "Private API helper is not connected",
               RelayErrorKind.NOT_SENT: "relay unreachable"}.get(error.kind, str(error.kind))

@@ -35,6 +35,7 @@ class SendMessageInput(serializers.Serializer):
     forceFallback = serializers.BooleanField(required=False)
     batchId = serializers.CharField(required=False)
     correlationId = serializers.CharField(required=False)
+    subject = serializers.CharField(required=False, help_text="Email subject (email messages only)")
     attachmentUrls = serializers.ListField(child=serializers.URLField(), max_length=2, required=False)
     attachmentNames = serializers.ListField(child=serializers.CharField(), max_length=2, required=False)
 
@@ -42,6 +43,7 @@ class SendMessageInput(serializers.Serializer):
 class MessageDocument(serializers.Serializer):
     _id = serializers.CharField()
     message = serializers.CharField(allow_blank=True)
+    subject = nstr()
     messageType = serializers.ChoiceField(choices=["imessage", "sms", "email"])
     status = serializers.ChoiceField(choices=["queued", "pending", "sending", "sent", "delivered", "failed",
                                               "fallback", "scheduled", "cancelled", "received"])

@@ -66,6 +66,7 @@ class SendRequest:
     correlation_id: str = ""
     attachment_urls: list[str] = field(default_factory=list)
     attachment_names: list[str] = field(default_factory=list)
+    subject: str = ""
 
 
 def _bad(error: str, code: str | None = None) -> BadRequest:
@@ -194,6 +195,7 @@ def parse_send_request(data: Any) -> SendRequest:
     request.from_line_id = _string(data, "fromLineId", max_length=64)
     request.lead_id = _string(data, "leadId", max_length=64)
     request.batch_id = _string(data, "batchId")
+    request.subject = _string(data, "subject")
     request.correlation_id = _string(data, "correlationId")
 
     scheduled = data.get("scheduledDate")

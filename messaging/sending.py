@@ -37,13 +37,13 @@ def _channel(message: Message) -> tuple[str, bool]:
     return "relay", True
 
 
-def _block_dnc(message: Message) -> bool:
+def block_dnc(message: Message) -> bool:
     addresses = [message.send_to_address, message.recipient_phone, message.recipient_email]
     blocked = dnc_blocked_address(workspace_id=message.workspace_id, addresses=addresses)
     if blocked is None:
         return False
     log.warning("message.blocked.dnc", messageId=message.pk, address=blocked, correlationId=message.correlation_id)
-    lifecycle.transition(message.pk, to=Status.FAILED, allowed_from=CLAIMABLE, reason="dnc",
+    lifecycle.transition(message.pk, to=Status.FAILED, allowed_from=CLAIMABLE, reason="dnc_blocked",
                          fields={"error": f"{blocked} is on the do-not-contact list", "error_code": "DNC_BLOCKED",
                                  "queued_reason": "", "next_attempt_at": None})
     return True
@@ -61,7 +61,7 @@ def send_message(message_id: str, *, inline: bool = False, policy: RetryPolicy |
         return "not_due"
     channel, uses_line = _channel(message)
     result = claim_for_send(message, now, channel=channel, uses_line=uses_line,
-                            before_claim=lambda: _block_dnc(message))
+                            before_claim=lambda: block_dnc(message))
     if result is None:
         return "gone"
     if result == "blocked":

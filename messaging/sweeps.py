@@ -82,3 +82,27 @@ def sweep_stuck_sending(*, now=None, limit: int = 100) -> int:
         if not verifying:
             resolve_stuck(message_id, policy=individual_policy())
     return len(stuck)
+
+
+# A pending fallback whose task was lost is re-enqueued after this long; one stuck in `sending`
+# (worker killed mid-call) is closed as unknown after FALLBACK_STUCK: never sent twice.
+FALLBACK_LEASE = timedelta(seconds=30)
+FALLBACK_STUCK = timedelta(minutes=10)
+
+
+def sweep_fallbacks(*, now=None, limit: int = 200) -> dict[str, int]:
+    from messaging.fallback_hook import enqueue_fallback
+    from messaging.models import FallbackStatus
+
+    now = now or timezone.now()
+    pending = list(Message.objects.filter(fallback_sms_status=FallbackStatus.PENDING,
+                                          updated_at__lt=now - FALLBACK_LEASE).values_list("id", flat=True)[:limit])
+    for message_id in pending:
+        if Message.objects.filter(pk=message_id, fallback_sms_status=FallbackStatus.PENDING).update(updated_at=now):
+            enqueue_fallback(message_id, "sweep")
+    stuck = Message.objects.filter(fallback_sms_status=FallbackStatus.SENDING, updated_at__lt=now - FALLBACK_STUCK)\
+        .update(fallback_sms_status=FallbackStatus.FAILED, updated_at=now,
+                fallback_error="fallback outcome unknown: the worker stopped mid-send; not resent to avoid a duplicate")
+    if pending or stuck:
+        log.info("sweep.fallbacks", requeued=len(pending), closedStuck=stuck)
+    return {"requeued": len(pending), "closedStuck": stuck}

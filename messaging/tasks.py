@@ -56,3 +56,17 @@ def check_lines_health() -> dict[str, int]:
     from lines.health import lines_health_check
 
     return lines_health_check()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def dispatch_fallback(message_id: str, reason: str) -> None:
+    from fallback.services import fallback_dispatch
+
+    fallback_dispatch(message_id=message_id, reason=reason)
+
+
+@shared_task(ignore_result=True)
+def sweep_fallbacks() -> dict[str, int]:
+    from messaging.sweeps import sweep_fallbacks as sweep
+
+    return sweep()

@@ -13,6 +13,7 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
     sweep = timedelta(seconds=settings.TUCO_SWEEP_INTERVAL_SECONDS)
     return {
         "tuco.sweep-due-messages": {"task": "messaging.tasks.sweep_due_messages", "schedule": sweep},
+        "tuco.sweep-fallbacks": {"task": "messaging.tasks.sweep_fallbacks", "schedule": sweep},
         "tuco.sweep-stuck-sending": {"task": "messaging.tasks.sweep_stuck_sending", "schedule": sweep},
         "tuco.check-lines-health": {"task": "messaging.tasks.check_lines_health",
                                     "schedule": timedelta(seconds=settings.TUCO_LINE_RECHECK_SECONDS)},

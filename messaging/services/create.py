@@ -107,7 +107,9 @@ def _initial_status(request: SendRequest, now: datetime) -> tuple[str, str]:
 
 
 def message_create(*, workspace: Workspace, request: SendRequest, context: SendContext,
-                   now: datetime | None = None) -> CreateResult:
+                   now: datetime | None = None, enqueue: bool = True) -> CreateResult:
+    """Create the message (or return the live duplicate). `enqueue=False` leaves waking a worker to the
+    caller (forceFallback dispatches in the request); the row is due either way, so the sweep finds it."""
     now = now or timezone.now()
     channel = channel_for_message_type(request.message_type)
     pinned: Line | None = None
@@ -168,11 +170,12 @@ def message_create(*, workspace: Workspace, request: SendRequest, context: SendC
             send_window_start=request.send_window_start, send_window_end=request.send_window_end,
             allowed_days_of_week=request.allowed_days_of_week,
             send_fallback_sms_on_failed=request.send_fallback_sms_on_failed,
-            force_fallback=request.force_fallback, attachment_urls=request.attachment_urls,
+            force_fallback=request.force_fallback, attachment_urls=request.attachment_urls, subject=request.subject,
             attachment_names=request.attachment_names,
         )
         lifecycle.record_created(message, detail={"correlationId": context.correlation_id})
-        transaction.on_commit(partial(enqueue_dispatch, message.pk))
+        if enqueue:
+            transaction.on_commit(partial(enqueue_dispatch, message.pk))
     log.info("message.api.create_message_returned", messageId=message.pk, lineId=message.line_id,
              status=message.status, leadId=lead.pk)
     return CreateResult(message=message, created=True)

@@ -1,0 +1,220 @@
+"""Availability endpoints: /api/check-availability-rr and /api/leads/check-availability.
+
+Shapes follow the reference pages; refusals carry both the reference's
+`{"available": false, "reason"}` and the API-wide `{"error", "code"}`. When
+every line has spent its daily checks the answer is 429 with Retry-After: 3600.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from leads.models import Lead
+from leads.services import lead_get
+from lines import availability_schemas as schemas
+from lines.availability import Check, Outcome, checking_lines, first_available
+from tuco.addresses import InvalidAddress, normalize_email, normalize_phone
+from tuco.auth import workspace_of
+from tuco.errors import ApiError, BadRequest, NotFound
+from tuco.ids import is_object_id
+from tuco.models import Workspace
+from tuco.throttles import RateLimitedMixin
+
+NO_ADDRESSES = "No phone or email addresses provided"
+QUOTA = "Daily availability check quota exhausted"
+NOT_AVAILABLE = "Contact not available on iMessage"
+SYNC_LEAD_LIMIT = 10
+
+
+class QuotaExhausted(ApiError):
+    status = 429
+
+    def __init__(self) -> None:
+        super().__init__(QUOTA, code="AVAILABILITY_QUOTA_EXHAUSTED", headers={"Retry-After": "3600"},
+                         available=False, reason=QUOTA)
+
+
+def _lines(workspace: Workspace) -> list:
+    lines = checking_lines(workspace_id=workspace.pk)
+    if not lines:
+        raise BadRequest("No active line with the iMessage Private API can check availability",
+                         code="NO_CHECKING_LINE", available=False, reason="No Active Line")
+    return lines
+
+
+def _run(workspace: Workspace, addresses: list[str]) -> Outcome:
+    outcome = first_available(workspace_id=workspace.pk, addresses=addresses, lines=_lines(workspace),
+                              now=timezone.now())
+    if outcome.error is not None:
+        raise ApiError(f"availability API error: {outcome.error.message}", code="AVAILABILITY_ERROR", status=502,
+                       available=False, reason="availability API error")
+    if outcome.budget_exhausted_until is not None and not outcome.checks:
+        raise QuotaExhausted()
+    return outcome
+
+
+def _answer(outcome: Outcome) -> dict[str, Any]:
+    last: Check | None = outcome.checks[-1] if outcome.checks else None
+    body: dict[str, Any] = {"available": outcome.address is not None,
+                            "checkedAddresses": outcome.checked_addresses,
+                            "cached": bool(last and last.cached)}
+    if outcome.address:
+        body["address"] = outcome.address
+    elif outcome.budget_exhausted_until is not None:
+        body["reason"] = QUOTA
+    else:
+        body["reason"] = NOT_AVAILABLE
+    return body
+
+
+def _normalized(values: Any, kind: str) -> list[str]:
+    if values in (None, ""):
+        return []
+    if isinstance(values, str):
+        values = [values]
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise BadRequest(f"{kind} must be an array of strings", code="VALIDATION_ERROR")
+    normalized = []
+    for value in values:
+        if not value.strip():
+            continue
+        try:
+            normalized.append(normalize_email(value) if kind == "emails" else normalize_phone(value))
+        except InvalidAddress:
+            raise BadRequest(f"{value!r} is not a valid {kind[:-1]}", code="INVALID_ADDRESS")
+    return normalized
+
+
+def _single(address: str) -> list[str]:
+    try:
+        return [normalize_email(address) if "@" in address else normalize_phone(address)]
+    except InvalidAddress:
+        raise BadRequest(f"{address!r} is not a valid phone number (E.164) or email", code="INVALID_ADDRESS")
+
+
+def _no_addresses() -> BadRequest:
+    return BadRequest(NO_ADDRESSES, code="NO_ADDRESSES", available=False, reason=NO_ADDRESSES)
+
+
+class CheckAvailabilityRoundRobinApi(RateLimitedMixin, APIView):
+    rate_group = "availability"
+    rate_methods = ("GET", "POST")
+
+    @extend_schema(operation_id="availability_rr_get", parameters=[OpenApiParameter("address", str, required=True)],
+                   responses={200: schemas.RoundRobinResponse, 400: schemas.Error, 401: schemas.Error,
+                              429: schemas.Error, 502: schemas.Error},
+                   summary="Is one address on iMessage? (round-robin across lines with check budget)")
+    def get(self, request: Request) -> Response:
+        address = (request.query_params.get("address") or "").strip()
+        if not address:
+            raise _no_addresses()
+        return Response(_answer(_run(workspace_of(request), _single(address))))
+
+    @extend_schema(operation_id="availability_rr", request=schemas.RoundRobinInput,
+                   responses={200: schemas.RoundRobinResponse, 400: schemas.Error, 401: schemas.Error,
+                              429: schemas.Error, 502: schemas.Error},
+                   summary="Is any of these phones/emails on iMessage? (phones first, in order)")
+    def post(self, request: Request) -> Response:
+        data = request.data if isinstance(request.data, dict) else {}
+        if not isinstance(request.data, dict):
+            raise BadRequest("Request body must be a JSON object", code="INVALID_BODY")
+        addresses = _normalized(data.get("phones"), "phones") + _normalized(data.get("emails"), "emails")
+        if isinstance(data.get("address"), str) and data["address"].strip():
+            addresses = _single(data["address"].strip()) + addresses
+        if not addresses:
+            raise _no_addresses()
+        return Response(_answer(_run(workspace_of(request), addresses)))
+
+
+def lead_addresses(lead: Lead) -> list[str]:
+    """The spec's priority order: phone → altPhone1-3 → email → altEmail1-3."""
+    return [a for a in (lead.phone, lead.alt_phone1, lead.alt_phone2, lead.alt_phone3, lead.email, lead.alt_email1,
+                        lead.alt_email2, lead.alt_email3) if a]
+
+
+def check_lead(workspace: Workspace, lead: Lead) -> dict[str, Any]:
+    addresses = lead_addresses(lead)
+    if not addresses:
+        return {"leadId": lead.pk, "available": False, "status": "unavailable", "checkedAddresses": []}
+    try:
+        outcome = _run(workspace, addresses)
+    except QuotaExhausted:
+        raise
+    except ApiError:
+        Lead.objects.filter(pk=lead.pk).update(availability_status=Lead.Availability.ERROR,
+                                               availability_checked_at=timezone.now())
+        return {"leadId": lead.pk, "available": False, "status": "error", "checkedAddresses": []}
+    if outcome.address is None and outcome.budget_exhausted_until is not None:
+        raise QuotaExhausted()
+    status = "available" if outcome.address else "unavailable"
+    Lead.objects.filter(pk=lead.pk).update(availability_status=status, availability_checked_at=timezone.now())
+    return {"leadId": lead.pk, "available": outcome.address is not None, "status": status,
+            "checkedAddresses": outcome.checked_addresses, "address": outcome.address}
+
+
+class LeadCheckAvailabilityApi(RateLimitedMixin, APIView):
+    rate_group = "availability"
+    rate_methods = ("GET", "POST")
+
+    @extend_schema(operation_id="leads_check_availability_get",
+                   parameters=[OpenApiParameter("id", str, required=True, description="Lead id")],
+                   responses={200: schemas.LeadCheckResponse, 400: schemas.Error, 401: schemas.Error,
+                              404: schemas.Error, 429: schemas.Error},
+                   summary="Check every address of a lead; the result is written to the lead")
+    def get(self, request: Request) -> Response:
+        lead_id = (request.query_params.get("id") or "").strip()
+        if not lead_id:
+            raise BadRequest("Lead ID is required", code="LEAD_ID_REQUIRED")
+        workspace = workspace_of(request)
+        try:
+            lead = lead_get(workspace=workspace, lead_id=lead_id)
+        except NotFound:
+            raise NotFound("Lead not found")
+        return Response({"success": True, **check_lead(workspace, lead)})
+
+    @extend_schema(operation_id="leads_check_availability", request=schemas.LeadCheckInput,
+                   responses={200: schemas.LeadBulkCheckResponse, 400: schemas.Error, 401: schemas.Error,
+                              404: schemas.Error, 429: schemas.Error},
+                   summary="Check one address, or many leads (small batches now, large ones in the background)")
+    def post(self, request: Request) -> Response:
+        if not isinstance(request.data, dict):
+            raise BadRequest("Request body must be a JSON object", code="INVALID_BODY")
+        data, workspace = request.data, workspace_of(request)
+        address = data.get("address")
+        if isinstance(address, str) and address.strip():
+            outcome = _run(workspace, _single(address.strip()))
+            return Response({"success": True, "available": outcome.address is not None,
+                             "address": _single(address.strip())[0], "cached": _answer(outcome)["cached"]})
+        leads = self._leads(workspace, data)
+        if len(leads) > SYNC_LEAD_LIMIT:
+            from lines.tasks import check_leads_availability
+
+            job = f"bulk-availability-{timezone.now().isoformat()}"
+            check_leads_availability.apply_async(args=[workspace.pk, [lead.pk for lead in leads]])
+            return Response({"success": True, "message": "Bulk availability check started in background",
+                             "jobId": job, "checked": len(leads), "processingMode": "background"})
+        results = [check_lead(workspace, lead) for lead in leads]
+        errors = sum(1 for r in results if r["status"] == "error")
+        return Response({"success": True, "checked": len(results), "successful": len(results) - errors,
+                         "errors": errors, "results": results, "processingMode": "synchronous"})
+
+    @staticmethod
+    def _leads(workspace: Workspace, data: dict[str, Any]) -> list[Lead]:
+        lead_ids, list_id = data.get("leadIds"), data.get("listId")
+        if lead_ids is not None:
+            if not isinstance(lead_ids, list) or not lead_ids or not all(isinstance(i, str) for i in lead_ids):
+                raise BadRequest("leadIds must be a non-empty array of lead ids", code="VALIDATION_ERROR")
+            leads = list(Lead.objects.filter(workspace=workspace, pk__in=[i for i in lead_ids if is_object_id(i)]))
+        elif isinstance(list_id, str) and list_id.strip():
+            leads = list(Lead.objects.filter(workspace=workspace, list_id=list_id.strip()))
+        else:
+            raise BadRequest("Provide address, leadIds or listId", code="VALIDATION_ERROR")
+        if not leads:
+            raise NotFound("No leads found", code="LEADS_NOT_FOUND")
+        return leads

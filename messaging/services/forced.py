@@ -1,0 +1,41 @@
+"""forceFallback in the request: the send never touches iMessage, and the caller learns at once
+whether the fallback went out (spec: always 200, `success` says, errors are channel-tagged)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+
+from messaging.channels import force_fallback
+from messaging.dispatch import enqueue_dispatch
+from messaging.documents import message_document
+from messaging.gates import schedule_gate, window_gate
+from messaging.models import Message, Status
+from messaging.sending import block_dnc
+
+
+def forced_fallback_response(message: Message) -> dict[str, Any]:
+    now = timezone.now()
+    if schedule_gate(message, now) or window_gate(message, now):
+        # Not yet: the worker sends the fallback when the schedule/window allows (same exactly-once path).
+        enqueue_dispatch(message.pk)
+        return {"success": True, "status": message.status, "message": message_document(message),
+                "leadId": message.lead_id}
+    if block_dnc(message):
+        blocked = Message.objects.get(pk=message.pk)
+        return {"success": False, "status": blocked.status, "message": message_document(blocked),
+                "leadId": blocked.lead_id, "error": f"fallback: {blocked.error}", "code": blocked.error_code,
+                "channel": "fallback"}
+    moved, outcome = force_fallback(message.pk, from_statuses=(Status.PENDING,))
+    if moved is None or outcome is None:  # a worker got there first; it runs the same exactly-once dispatch
+        current = Message.objects.get(pk=message.pk)
+        return {"success": True, "status": current.status, "message": message_document(current),
+                "leadId": current.lead_id}
+    body: dict[str, Any] = {"success": outcome.sent, "status": moved.status, "message": message_document(moved),
+                            "leadId": moved.lead_id}
+    if not outcome.sent:
+        channel = outcome.provider or "fallback"
+        body.update(error=f"{channel}: {outcome.error or 'fallback not sent'}", code=outcome.error_code or None,
+                    channel=channel)
+    return body
