@@ -7,6 +7,8 @@ retried blindly: it is verified against the relay first (messaging.verification)
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.utils import timezone
 
 from leads.models import Lead
@@ -15,9 +17,11 @@ from lines.relay.base import relay_for_device
 from lines.relay.bluebubbles import chat_guid
 from lines.relay.errors import RelayError, RelayErrorKind
 from messaging import verification
+from messaging.attachments.errors import AttachmentError
+from messaging.attachments.fetch import attachment_fetch
 from messaging.claim import Claimed
 from messaging.gates import Block
-from messaging.models import SendAttempt, Status
+from messaging.models import Message, SendAttempt, Status
 from messaging.outcomes import RetryPolicy, attempt_finish, fail, mark_sent, release_reservation, wait
 from messaging.personalize import lead_values, render
 from tuco.logging import get_logger
@@ -25,14 +29,37 @@ from tuco.logging import get_logger
 log = get_logger(__name__)
 
 
-def send_via_relay(claimed: Claimed, *, policy: RetryPolicy, inline: bool, lead: Lead | None = None) -> str:
-    """Returns the outcome: "sent", "waiting", "failed" or "verifying"."""
+@dataclass(frozen=True)
+class Part:
+    key: str  # "attachment:0", "attachment:1", "text"
+    kind: str  # "attachment" | "text"
+    url: str = ""
+    name: str = ""
+
+
+def plan_parts(message: Message, text: str) -> list[Part]:
+    """Attachments first, then the text: one message, one claim, one device-gap slot."""
+    names = list(message.attachment_names or [])
+    parts = [Part(key=f"attachment:{i}", kind="attachment", url=url, name=names[i] if i < len(names) else "")
+             for i, url in enumerate(message.attachment_urls or [])]
+    if text.strip() or not parts:
+        parts.append(Part(key="text", kind="text"))
+    return parts
+
+
+def send_via_relay(claimed: Claimed, *, policy: RetryPolicy, inline: bool, lead: Lead | None = None,
+                   resume: bool = False) -> str:
+    """Returns the outcome: "sent", "waiting", "failed", "fallback" or "verifying".
+
+    `resume`: continue a claimed send whose earlier part was just verified on the device.
+    """
     message, line, attempt = claimed.message, claimed.line, claimed.attempt
     assert line is not None and line.device is not None and attempt is not None
     device = line.device
     relay = relay_for_device(device)
     address = message.send_to_address
-    if device.private_api:
+    done: dict[str, str] = dict(message.parts_sent or {})
+    if device.private_api and not resume and not done:
         from messaging.availability_step import resolve_address
 
         resolved, instead = resolve_address(claimed, lead)
@@ -40,22 +67,80 @@ def send_via_relay(claimed: Claimed, *, policy: RetryPolicy, inline: bool, lead:
             return instead
         address = resolved
     text = render(message.body, lead_values(lead, message))
+    parts = plan_parts(message, text)
     summary = {"chatGuid": chat_guid(address, prefix=device.chat_guid_prefix or "iMessage"),
                "method": "private-api" if device.private_api else "apple-script",
-               "tempGuid": attempt.temp_guid, "text": text}
-    SendAttempt.objects.filter(pk=attempt.pk).update(request_summary=summary)
+               "tempGuid": attempt.temp_guid, "text": text, "parts": [p.key for p in parts]}
     started = timezone.now()
-    try:
-        sent = relay.send_text(address=address, text=text, temp_guid=attempt.temp_guid)
-    except RelayError as error:
-        return _relay_failed(claimed, error, started=started, policy=policy, inline=inline)
+    cache_hits: list[bool] = []
+    for part in parts:
+        if part.key in done:
+            continue
+        temp_guid = attempt.temp_guid if len(parts) == 1 else f"{attempt.temp_guid}-{part.key}"
+        pending: dict[str, str] = {"key": part.key, "kind": part.kind, "tempGuid": temp_guid}
+        fetched = None
+        if part.kind == "attachment":
+            try:
+                fetched = attachment_fetch(url=part.url, name=part.name or None, line_id=line.pk,
+                                           workspace_id=message.workspace_id)
+            except AttachmentError as error:
+                return _attachment_failed(claimed, error, started=started, policy=policy)
+            pending["name"] = fetched.name
+            cache_hits.append(fetched.cache_hit)
+        SendAttempt.objects.filter(pk=attempt.pk).update(
+            request_summary={**summary, "pendingPart": pending}, to_address=address,
+            cache_hit=all(cache_hits) if cache_hits else None)
+        try:
+            if fetched is not None:
+                sent = relay.send_attachment(address=address, attachment=fetched.to_relay(), temp_guid=temp_guid)
+            else:
+                sent = relay.send_text(address=address, text=text, temp_guid=temp_guid)
+        except RelayError as error:
+            return _relay_failed(claimed, error, started=started, policy=policy, inline=inline)
+        if sent.error:
+            # The device wrote the row but marked it failed: this part did not go out.
+            attempt_finish(attempt.pk, outcome=SendAttempt.Outcome.NOT_SENT, started=started, response_code=200,
+                           error_class="device_error", error=f"device reported error {sent.error}")
+            return _not_sent(claimed, f"device reported error {sent.error}", "DEVICE_ERROR", policy)
+        done[part.key] = sent.guid
+        Message.objects.filter(pk=message.pk).update(parts_sent=done)
+    last_guid = done[parts[-1].key]
     attempt_finish(attempt.pk, outcome=SendAttempt.Outcome.SENT, started=started, response_code=200,
-                   external_id=sent.guid)
-    if sent.error:
-        # The device wrote the row but marked it failed: the message did not go out.
-        return _not_sent(claimed, f"device reported error {sent.error}", "DEVICE_ERROR", policy)
-    mark_sent(message.pk, guid=sent.guid, via="relay_accepted", attempt_id=attempt.pk)
+                   external_id=last_guid)
+    mark_sent(message.pk, guid=last_guid, via="relay_accepted", attempt_id=attempt.pk)
     return "sent"
+
+
+def part_confirmed(message_id: str, attempt_id: int, guid: str, *, policy: RetryPolicy, inline: bool) -> str:
+    """Verification found the pending part on the device: record it, then finish the message's other parts."""
+    attempt = SendAttempt.objects.select_related("line__device").get(pk=attempt_id)
+    pending = (attempt.request_summary or {}).get("pendingPart") or {"key": "text"}
+    message = Message.objects.select_related("lead").get(pk=message_id)
+    done = dict(message.parts_sent or {})
+    done[pending["key"]] = guid
+    Message.objects.filter(pk=message_id).update(parts_sent=done)
+    remaining = [key for key in (attempt.request_summary or {}).get("parts", [pending["key"]]) if key not in done]
+    if not remaining:
+        attempt_finish(attempt.pk, outcome=SendAttempt.Outcome.SENT, external_id=guid, error=attempt.error,
+                       error_class=attempt.error_class)
+        mark_sent(message_id, guid=guid, via="verified_on_device", attempt_id=attempt.pk)
+        return "sent"
+    message.parts_sent = done
+    return send_via_relay(Claimed(message=message, line=attempt.line, attempt=attempt), policy=policy,
+                          inline=inline, lead=message.lead, resume=True)
+
+
+def _attachment_failed(claimed: Claimed, error: AttachmentError, *, started, policy: RetryPolicy) -> str:
+    message, attempt = claimed.message, claimed.attempt
+    assert attempt is not None
+    attempt_finish(attempt.pk, outcome=SendAttempt.Outcome.NOT_SENT, started=started, error_class=error.code,
+                   error=error.message)
+    log.warning("message.attachment_failed", messageId=message.pk, code=error.code, permanent=error.permanent,
+                error=error.message, correlationId=message.correlation_id)
+    if error.permanent:
+        fail(message, error=f"Attachment could not be sent: {error.message}", code=error.code)
+        return "failed"
+    return _not_sent(claimed, f"Attachment download failed: {error.message}", error.code, policy)
 
 
 def _not_sent(claimed: Claimed, error: str, code: str, policy: RetryPolicy) -> str:

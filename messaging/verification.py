@@ -19,7 +19,7 @@ from django.utils import timezone
 from lines.relay.base import relay_for_device
 from lines.relay.errors import RelayError
 from messaging.models import Message, SendAttempt, Status
-from messaging.outcomes import RetryPolicy, attempt_finish, mark_sent, retry_or_fail
+from messaging.outcomes import RetryPolicy, attempt_finish, retry_or_fail
 from tuco.logging import get_logger
 
 log = get_logger(__name__)
@@ -64,9 +64,13 @@ def verify_once(message_id: str, attempt_id: int, *, policy: RetryPolicy, final:
         return GONE
     relay = relay_for_device(attempt.line.device)
     since_ms = int(attempt.started_at.timestamp() * 1000) - LOOKBACK_MS
-    text = (attempt.request_summary or {}).get("text", message.body)
+    summary = attempt.request_summary or {}
+    text = summary.get("text", message.body)
+    pending = summary.get("pendingPart") or {}
+    attachment_name = pending.get("name", "") if pending.get("kind") == "attachment" else ""
     try:
-        rows = relay.find_sent(address=attempt.to_address, text=text, since_ms=since_ms)
+        rows = relay.find_sent(address=attempt.to_address, text=text, since_ms=since_ms,
+                               attachment_name=attachment_name)
     except RelayError as exc:
         log.warning("message.verify.relay_error", messageId=message_id, error=str(exc))
         rows = None
@@ -78,11 +82,11 @@ def verify_once(message_id: str, attempt_id: int, *, policy: RetryPolicy, final:
         if candidates:
             found = candidates[0]
             if found.error == 0:
-                attempt_finish(attempt.pk, outcome=SendAttempt.Outcome.SENT, external_id=found.guid,
-                               error=attempt.error, error_class=attempt.error_class)
-                mark_sent(message_id, guid=found.guid, via="verified_on_device", attempt_id=attempt.pk)
-                log.info("message.verify.found", messageId=message_id, guid=found.guid)
-                return SENT
+                from messaging.relay_send import part_confirmed
+
+                log.info("message.verify.found", messageId=message_id, guid=found.guid, part=pending.get("key"))
+                result = part_confirmed(message_id, attempt.pk, found.guid, policy=policy, inline=False)
+                return SENT if result == "sent" else result
             attempt_finish(attempt.pk, outcome=SendAttempt.Outcome.NOT_SENT, error_class="device_error",
                            error=f"device marked the message failed (error {found.error})")
             retry_or_fail(message, error=f"device reported error {found.error}", code="DEVICE_ERROR", policy=policy)

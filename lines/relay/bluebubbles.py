@@ -163,8 +163,9 @@ class BlueBubblesClient:
             raise RelayError(RelayErrorKind.UNKNOWN, _error_text(response), status=response.status_code)
         return _parse_message(self._data(response) or {})
 
-    def find_sent(self, *, address: str, text: str, since_ms: int) -> list[SentMessage]:
-        """Outgoing rows to `address` since `since_ms` whose text matches (how BlueBubbles matches, too)."""
+    def find_sent(self, *, address: str, text: str, since_ms: int, attachment_name: str = "") -> list[SentMessage]:
+        """Outgoing rows to `address` since `since_ms` whose text matches (how BlueBubbles matches, too),
+        or, for an attachment, that carry a file of that name."""
         body = {
             "where": [
                 {"statement": "handle.id = :address", "args": {"address": address}},
@@ -177,8 +178,12 @@ class BlueBubblesClient:
             return []
         if response.status_code != 200:
             raise RelayError(RelayErrorKind.UNKNOWN, _error_text(response), status=response.status_code)
-        wanted = comparable_text(text)
         rows = [_parse_message(row) for row in (self._data(response) or [])]
+        if attachment_name:
+            wanted_name = attachment_name.lower()
+            return [row for row in rows if any(str(a.get("transferName") or "").lower() == wanted_name
+                                               for a in row.raw.get("attachments") or [])]
+        wanted = comparable_text(text)
         return [row for row in rows if not wanted or comparable_text(row.text) == wanted]
 
     def register_webhook(self, *, url: str, events: list[str]) -> dict[str, Any]:

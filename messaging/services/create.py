@@ -20,6 +20,7 @@ from leads.services import LeadContact, lead_get, lead_resolve_for_send
 from lines.models import Line
 from lines.selection import active_lines, channel_for_message_type, line_round_robin
 from messaging import lifecycle
+from messaging.attachments.uploads import attachment_urls_check_ownership
 from messaging.dedup import dedup_claim, dedup_reassign, fingerprint
 from messaging.dispatch import enqueue_dispatch
 from messaging.models import Direction, Message, Status
@@ -124,6 +125,8 @@ def message_create(*, workspace: Workspace, request: SendRequest, context: SendC
     phone, email = _addresses(request, given_lead)
     _require_recipient(request.message_type, phone, email)
     _check_fallback_configured(workspace, request)
+    if request.attachment_urls:
+        attachment_urls_check_ownership(workspace=workspace, urls=request.attachment_urls)
 
     message_id = new_id()
     claim = fingerprint(request)
