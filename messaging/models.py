@@ -143,6 +143,8 @@ class Message(models.Model):
     external_message_id = models.CharField(max_length=100, blank=True, default="")
     # Text + attachments go out as parts of one send; a part that left the device is never sent again.
     parts_sent = models.JSONField(default=dict, blank=True)
+    # Last time a sent message's receipt was polled from the relay (webhooks can be lost: #758).
+    receipt_checked_at = models.DateTimeField(null=True, blank=True)
     is_new_conversation = models.BooleanField(null=True, blank=True)
     # Line capacity held by the current attempt (released if the send does not happen):
     # {"lineId", "day", "hour", "new": bool, "contact": bool}. None when nothing is held.

@@ -70,3 +70,10 @@ def sweep_fallbacks() -> dict[str, int]:
     from messaging.sweeps import sweep_fallbacks as sweep
 
     return sweep()
+
+
+@shared_task(ignore_result=True)
+def reconcile_receipts() -> dict[str, int]:
+    from messaging.receipts import reconcile_receipts as reconcile
+
+    return reconcile()

@@ -17,6 +17,7 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
         "tuco.sweep-stuck-sending": {"task": "messaging.tasks.sweep_stuck_sending", "schedule": sweep},
         "tuco.check-lines-health": {"task": "messaging.tasks.check_lines_health",
                                     "schedule": timedelta(seconds=settings.TUCO_LINE_RECHECK_SECONDS)},
+        "tuco.reconcile-receipts": {"task": "messaging.tasks.reconcile_receipts", "schedule": timedelta(seconds=60)},
         "tuco.purge-expired": {"task": "messaging.tasks.purge_expired", "schedule": timedelta(minutes=10)},
         "tuco.deliver-due-webhooks": {"task": "tuco.webhooks.tasks.deliver_due_webhooks", "schedule": sweep},
     }

@@ -128,3 +128,20 @@ def test_not_an_opt_out_when_the_keyword_is_inside_a_sentence(workspace, relay_l
                "isFromMe": False}
     _post(relay_line, "new-message", inbound)
     assert not DncEntry.objects.exists()
+
+
+@responses.activate
+def test_a_lost_delivery_webhook_is_reconciled_by_polling(workspace, relay_line) -> None:
+    from datetime import timedelta
+
+    from messaging.receipts import reconcile_receipts
+
+    sent_at = timezone.now() - timedelta(minutes=5)
+    message = MessageFactory(workspace=workspace, line=relay_line, status=Status.SENT, external_message_id="G-LOST",
+                             sent_at=sent_at)
+    responses.get(f"{RELAY}/api/v1/message/G-LOST", json={"status": 200, "message": "Success", "data": bb_message(
+        guid="G-LOST", text="x", address="+1", isDelivered=True, dateDelivered=1_900_000_001_000)})
+    assert reconcile_receipts() == {"checked": 1, "changed": 1, "unreachable": 0}
+    message.refresh_from_db()
+    assert message.status == "delivered" and message.receipt_checked_at is not None
+    assert reconcile_receipts() == {"checked": 0, "changed": 0, "unreachable": 0}  # delivered: not polled again
