@@ -9,7 +9,16 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
+
+# BlueBubbles reads its password from the query string, and requests' errors quote the URL.
+_SECRET_PARAM = re.compile(r"((?:password|guid|token)(?:=|%3D))[^&\s'\")]+", re.IGNORECASE)
+
+
+def redact(text: str) -> str:
+    """Remove relay credentials from text that may end up in logs, rows or API responses."""
+    return _SECRET_PARAM.sub(r"\1***", text or "")
 
 
 class RelayErrorKind(StrEnum):
@@ -24,11 +33,12 @@ class RelayErrorKind(StrEnum):
 class RelayError(Exception):
     def __init__(self, kind: RelayErrorKind, message: str, *, status: int | None = None,
                  body: str = "") -> None:
+        message = redact(message)
         super().__init__(message)
         self.kind = kind
         self.message = message
         self.status = status
-        self.body = body[:500]
+        self.body = redact(body[:500])
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.message}" + (f" (HTTP {self.status})" if self.status else "")

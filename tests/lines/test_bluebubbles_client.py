@@ -148,3 +148,12 @@ def test_register_webhook(client) -> None:
     responses.post(f"{BASE}/api/v1/webhook", json={"status": 200, "message": "Successfully created webhook!",
                                                    "data": {"id": 1, "url": "https://x", "events": ["new-message"]}})
     assert client.register_webhook(url="https://x", events=["new-message"])["id"] == 1
+
+
+def test_relay_errors_never_carry_the_password(settings) -> None:
+    dead = BlueBubblesClient(base_url="http://127.0.0.1:1", password="s3cret-Relay+pw")
+    with pytest.raises(RelayError) as caught:
+        dead.send_text(address="+15551234567", text="Hello", temp_guid="t-1")
+    text = f"{caught.value} {caught.value.message} {caught.value.body}"
+    assert "s3cret" not in text and "Relay%2Bpw" not in text
+    assert "password=***" in text or "password" not in text
