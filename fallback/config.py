@@ -64,7 +64,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "webhook": ("url",),
 }
 # Keys a client may echo back from a GET; they are derived, so ignored on input.
-READ_ONLY_TOP = {"configured", "statusCallbackUrl", "updatedAt"}
+READ_ONLY_TOP = {"configured", "statusCallbackUrl", "inboundSmsUrl", "updatedAt"}
 READ_ONLY_SECTION = {"configured", "authTokenSet", "apiTokenSet", "secretSet", "secretGenerated"}
 
 
@@ -211,6 +211,11 @@ def fallback_config_get(*, workspace_id: str) -> FallbackConfig | None:
     return FallbackConfig.objects.filter(workspace_id=workspace_id).first()
 
 
+def twilio_inbound_url(workspace_id: str) -> str:
+    """Set as the Twilio number's "A message comes in" webhook: SMS replies land on their threads."""
+    return f"{settings.TUCO_PUBLIC_URL}/hooks/twilio/inbound?ws={workspace_id}"
+
+
 def twilio_status_callback_url(workspace_id: str) -> str:
     """Where Twilio posts delivery updates for this workspace's SMS (signed with its auth token)."""
     return f"{settings.TUCO_PUBLIC_URL}/hooks/twilio/status?ws={workspace_id}"
@@ -243,5 +248,6 @@ def fallback_config_document(config: FallbackConfig | None, *, workspace_id: str
         "webhook": webhook,
         "sendFallbackSmsOnFailed": c.send_fallback_sms_on_failed,
         "statusCallbackUrl": twilio_status_callback_url(workspace_id),
+        "inboundSmsUrl": twilio_inbound_url(workspace_id),
         "updatedAt": iso(c.updated_at) if config is not None else None,
     }

@@ -24,14 +24,14 @@ log = get_logger(__name__)
 SIGNATURE_HEADER = "X-Twilio-Signature"
 
 
-def signature_valid(request: HttpRequest, *, workspace_id: str, auth_token: str) -> bool:
+def signature_valid(request: HttpRequest, *, workspace_id: str, auth_token: str, expected_url: str = "") -> bool:
     """Twilio signs the URL it called plus the POST fields. Behind a proxy the URL Django sees
     may differ from the one Twilio used, so the URL we registered (TUCO_PUBLIC_URL) is tried first."""
     signature = request.headers.get(SIGNATURE_HEADER, "")
     if not signature or not auth_token:
         return False
     validator = RequestValidator(auth_token)
-    for url in (twilio_status_callback_url(workspace_id), request.build_absolute_uri()):
+    for url in (expected_url or twilio_status_callback_url(workspace_id), request.build_absolute_uri()):
         if validator.validate(url, request.POST, signature):
             return True
     return False
@@ -52,3 +52,34 @@ def twilio_status(request: HttpRequest) -> HttpResponse:
     if update is None:
         return JsonResponse({"ok": True, "result": "ignored"})
     return JsonResponse({"ok": True, "result": status_update_apply(update)})
+
+
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+
+
+@csrf_exempt
+@require_POST
+def twilio_inbound(request: HttpRequest) -> HttpResponse:
+    """POST /hooks/twilio/inbound?ws=<workspaceId>: an SMS reply to the workspace's Twilio number.
+
+    Stored on the sender's thread like any reply (message.reply webhook, STOP → do-not-contact).
+    Answers empty TwiML so Twilio sends no automatic reply.
+    """
+    from fallback.config import twilio_inbound_url
+    from messaging.inbound import inbound_store
+
+    workspace_id = request.GET.get("ws", "")
+    config = None
+    if OBJECT_ID_RE.match(workspace_id):
+        config = FallbackConfig.objects.filter(workspace_id=workspace_id).first()
+    token = config.twilio_auth_token if config else ""
+    if not signature_valid(request, workspace_id=workspace_id, auth_token=token,
+                           expected_url=twilio_inbound_url(workspace_id)):
+        log.warning("twilio.inbound_bad_signature", workspaceId=workspace_id or None)
+        return JsonResponse({"error": "Invalid signature"}, status=403)
+    sender, sid = request.POST.get("From", ""), request.POST.get("MessageSid", "")
+    if sender and sid:
+        result = inbound_store(workspace_id=workspace_id, line=None, raw_address=sender,
+                               text=request.POST.get("Body", ""), external_id=sid, message_type="sms")
+        log.info("twilio.inbound", workspaceId=workspace_id, result=result)
+    return HttpResponse(EMPTY_TWIML, content_type="text/xml")

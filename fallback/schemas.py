@@ -77,4 +77,5 @@ class FallbackConfigDocument(serializers.Serializer):
     webhook = WebhookOutput()
     sendFallbackSmsOnFailed = serializers.BooleanField()
     statusCallbackUrl = serializers.CharField(help_text="Where Twilio posts delivery updates for this workspace")
+    inboundSmsUrl = serializers.CharField(help_text="Set as the Twilio number's incoming-message webhook")
     updatedAt = ndt()

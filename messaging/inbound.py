@@ -156,37 +156,55 @@ def _inbound_message(line: Line, data: dict[str, Any]) -> str:
     guid = str(data.get("guid") or "")
     if not raw_address or not guid:
         return "ignored"
+    attachments = [str(a.get("transferName") or a.get("guid") or "") for a in (data.get("attachments") or [])
+                   if isinstance(a, dict)]
+    return inbound_store(workspace_id=line.workspace_id, line=line, raw_address=raw_address,
+                         text=str(data.get("text") or ""), external_id=guid, message_type="imessage",
+                         received_at=_ms(data.get("dateCreated")), attachment_names=attachments)
+
+
+def inbound_store(*, workspace_id: str, line: Line | None, raw_address: str, text: str, external_id: str,
+                  message_type: str, received_at: datetime | None = None,
+                  attachment_names: list[str] | None = None) -> str:
+    """A recipient wrote to us (iMessage via a relay, SMS via Twilio): store it once on their thread,
+    link it to the lead and the last outbound message, fire message.reply, honour opt-outs."""
     try:
         address = normalize_address(raw_address, default_region="US")
     except InvalidAddress:
         address = raw_address.strip().lower()
-    text = str(data.get("text") or "")
-    received_at = _ms(data.get("dateCreated")) or timezone.now()
-    thread_id, lead_id = _thread_for_inbound(line.workspace_id, address)
-    thread = thread_touch(workspace_id=line.workspace_id, address=thread_address(thread_id, address),
-                          lead_id=lead_id, line_id=line.pk, preview=text, direction=Direction.INBOUND,
-                          at=received_at, unread_increment=0)
+    received_at = received_at or timezone.now()
+    thread_id, lead_id = _thread_for_inbound(workspace_id, address)
+    thread = thread_touch(workspace_id=workspace_id, address=thread_address(thread_id, address),
+                          lead_id=lead_id, line_id=line.pk if line else None, preview=text,
+                          direction=Direction.INBOUND, at=received_at, unread_increment=0)
     parent = (Message.objects.filter(thread_id=thread.id, direction=Direction.OUTBOUND)
               .exclude(status__in=(Status.CANCELLED,)).order_by("-created_at").first())
-    attachments = [str(a.get("transferName") or a.get("guid") or "") for a in (data.get("attachments") or [])
-                   if isinstance(a, dict)]
+    if line is None and parent is not None:
+        line = parent.line
     message = Message(
-        workspace_id=line.workspace_id, thread_id=thread.id, lead_id=lead_id, line=line, direction=Direction.INBOUND,
-        message_type="imessage", body=text, status=Status.RECEIVED, external_message_id=guid,
+        workspace_id=workspace_id, thread_id=thread.id, lead_id=lead_id, line=line, direction=Direction.INBOUND,
+        message_type=message_type, body=text, status=Status.RECEIVED, external_message_id=external_id,
         recipient_phone=address if "@" not in address else "", recipient_email=address if "@" in address else "",
-        send_to_address=address, from_line_phone=line.phone, from_line_email=line.email,
-        correlation_id=parent.correlation_id if parent else "", reply_to=parent, attachment_names=attachments,
+        send_to_address=address, from_line_phone=line.phone if line else "",
+        from_line_email=line.email if line else "",
+        correlation_id=parent.correlation_id if parent else "", reply_to=parent,
+        attachment_names=attachment_names or [],
     )
     with transaction.atomic():
         if not insert_or_nothing(message):
             return "duplicate"
         Thread.objects.filter(pk=thread.id).update(unread_count=F("unread_count") + 1)
-        lifecycle.record_created(message, detail={"guid": guid, "from": address})
+        lifecycle.record_created(message, detail={"externalId": external_id, "from": address,
+                                                  "channel": message_type})
         lifecycle.emit_webhook_for(message, "message.reply")
-    log.info("message.reply.received", messageId=message.pk, lineId=line.pk, replyTo=parent.pk if parent else None,
-             workspaceId=line.workspace_id, correlationId=message.correlation_id)
+    log.info("message.reply.received", messageId=message.pk, lineId=line.pk if line else None,
+             replyTo=parent.pk if parent else None, workspaceId=workspace_id, channel=message_type,
+             correlationId=message.correlation_id)
     if is_opt_out(text):
-        dnc_add(workspace=line.workspace, address=address, reason="opt_out_reply", source_message_id=message.pk)
+        from tuco.models import Workspace
+
+        dnc_add(workspace=Workspace.objects.get(pk=workspace_id), address=address, reason="opt_out_reply",
+                source_message_id=message.pk)
     return "received"
 
 
