@@ -65,3 +65,18 @@ def test_add_line_rejects_bad_input_and_writes_nothing(args) -> None:
     with pytest.raises(CommandError):
         call_command("add_line", "--workspace", ws, *args, "--no-register-webhook")
     assert Line.objects.count() == 0 and Device.objects.count() == 0
+
+
+def test_create_operator_can_open_its_workspace_in_the_unibox(client) -> None:
+    ws = _json("create_workspace", "Acme")["id"]
+    other = _json("create_workspace", "Other")["id"]
+    op = _json("create_operator", "--username", "ops", "--password", "pw-12345-abc", "--workspace", ws)
+    assert op["workspaces"] == [ws] and op["created"] is True
+    assert client.login(username="ops", password="pw-12345-abc")
+    assert client.get("/admin/messaging/thread/unibox/").status_code == 200
+    from messaging.models import Thread
+
+    mine = Thread.objects.create(workspace_id=ws, address="+12025550001")
+    theirs = Thread.objects.create(workspace_id=other, address="+12025550002")
+    assert client.get(f"/admin/messaging/thread/unibox/{mine.pk}/").status_code == 200
+    assert client.get(f"/admin/messaging/thread/unibox/{theirs.pk}/").status_code == 404
