@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -137,8 +138,8 @@ def guarded_session(*, allow_private: bool | None = None) -> requests.Session:
     return session
 
 
-def blocked_reason(exc: BaseException) -> str | None:
-    """The BlockedAddress message hidden inside a requests/urllib3 error chain, if any."""
+def exception_chain(exc: BaseException) -> Iterator[BaseException]:
+    """Every exception inside a requests/urllib3 error: args, causes, contexts and `reason`s, once each."""
     stack: list[BaseException] = [exc]
     seen: set[int] = set()
     while stack:
@@ -146,9 +147,12 @@ def blocked_reason(exc: BaseException) -> str | None:
         if id(current) in seen:
             continue
         seen.add(id(current))
-        if isinstance(current, BlockedAddress):
-            return str(current)
+        yield current
         stack.extend(a for a in current.args if isinstance(a, BaseException))
         stack.extend(e for e in (current.__cause__, current.__context__, getattr(current, "reason", None))
                      if isinstance(e, BaseException))
-    return None
+
+
+def blocked_reason(exc: BaseException) -> str | None:
+    """The BlockedAddress message hidden inside a requests/urllib3 error chain, if any."""
+    return next((str(e) for e in exception_chain(exc) if isinstance(e, BlockedAddress)), None)

@@ -33,7 +33,7 @@ from urllib3.exceptions import (
 from messaging.attachments import errors as e
 from messaging.attachments.errors import AttachmentError
 from messaging.attachments.types import MAX_BYTES
-from tuco.urlsafety import UnsafeUrl, blocked_reason, check_url, guarded_session
+from tuco.urlsafety import UnsafeUrl, blocked_reason, check_url, exception_chain, guarded_session
 
 MAX_REDIRECTS = 3
 READ_CHUNK = 64 * 1024
@@ -77,19 +77,11 @@ def check_hop(url: str) -> str:
 
 
 def _timed_out(exc: BaseException) -> bool:
-    stack: list[BaseException] = [exc]
-    seen: set[int] = set()
-    while stack:
-        current = stack.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
+    for current in exception_chain(exc):
         if isinstance(current, NewConnectionError):  # a ConnectTimeoutError subclass, but "refused"/DNS
             continue
         if isinstance(current, requests.exceptions.Timeout | ReadTimeoutError | ConnectTimeoutError | socket.timeout):
             return True
-        stack.extend(a for a in current.args if isinstance(a, BaseException))
-        stack.extend(x for x in (current.__cause__, current.__context__) if isinstance(x, BaseException))
     return False
 
 
