@@ -98,6 +98,16 @@ def _single(address: str) -> list[str]:
         raise BadRequest(f"{address!r} is not a valid phone number (E.164) or email", code="INVALID_ADDRESS")
 
 
+def _optional_string(data: dict[str, Any], key: str) -> str:
+    """A field that may be absent or null, else must be a string (a wrong type is a 400, never ignored)."""
+    value = data.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise BadRequest(f"{key} must be a string", code="VALIDATION_ERROR")
+    return value.strip()
+
+
 def _no_addresses() -> BadRequest:
     return BadRequest(NO_ADDRESSES, code="NO_ADDRESSES", available=False, reason=NO_ADDRESSES)
 
@@ -121,12 +131,13 @@ class CheckAvailabilityRoundRobinApi(RateLimitedMixin, APIView):
                               429: schemas.Error, 502: schemas.Error},
                    summary="Is any of these phones/emails on iMessage? (phones first, in order)")
     def post(self, request: Request) -> Response:
-        data = request.data if isinstance(request.data, dict) else {}
         if not isinstance(request.data, dict):
             raise BadRequest("Request body must be a JSON object", code="INVALID_BODY")
+        data = request.data
+        address = _optional_string(data, "address")
         addresses = _normalized(data.get("phones"), "phones") + _normalized(data.get("emails"), "emails")
-        if isinstance(data.get("address"), str) and data["address"].strip():
-            addresses = _single(data["address"].strip()) + addresses
+        if address:
+            addresses = _single(address) + addresses
         if not addresses:
             raise _no_addresses()
         return Response(_answer(_run(workspace_of(request), addresses)))
@@ -186,12 +197,17 @@ class LeadCheckAvailabilityApi(RateLimitedMixin, APIView):
         if not isinstance(request.data, dict):
             raise BadRequest("Request body must be a JSON object", code="INVALID_BODY")
         data, workspace = request.data, workspace_of(request)
-        address = data.get("address")
-        if isinstance(address, str) and address.strip():
-            outcome = _run(workspace, _single(address.strip()))
+        # Every field is type-checked before any of them is used, whichever mode the body selects.
+        address, list_id = _optional_string(data, "address"), _optional_string(data, "listId")
+        lead_ids = data.get("leadIds")
+        if lead_ids is not None and (not isinstance(lead_ids, list) or not lead_ids
+                                     or not all(isinstance(i, str) for i in lead_ids)):
+            raise BadRequest("leadIds must be a non-empty array of lead ids", code="VALIDATION_ERROR")
+        if address:
+            outcome = _run(workspace, _single(address))
             return Response({"success": True, "available": outcome.address is not None,
-                             "address": _single(address.strip())[0], "cached": _answer(outcome)["cached"]})
-        leads = self._leads(workspace, data)
+                             "address": _single(address)[0], "cached": _answer(outcome)["cached"]})
+        leads = self._leads(workspace, lead_ids=lead_ids, list_id=list_id)
         if len(leads) > SYNC_LEAD_LIMIT:
             from lines.tasks import check_leads_availability
 
@@ -205,14 +221,11 @@ class LeadCheckAvailabilityApi(RateLimitedMixin, APIView):
                          "errors": errors, "results": results, "processingMode": "synchronous"})
 
     @staticmethod
-    def _leads(workspace: Workspace, data: dict[str, Any]) -> list[Lead]:
-        lead_ids, list_id = data.get("leadIds"), data.get("listId")
+    def _leads(workspace: Workspace, *, lead_ids: list[str] | None, list_id: str) -> list[Lead]:
         if lead_ids is not None:
-            if not isinstance(lead_ids, list) or not lead_ids or not all(isinstance(i, str) for i in lead_ids):
-                raise BadRequest("leadIds must be a non-empty array of lead ids", code="VALIDATION_ERROR")
             leads = list(Lead.objects.filter(workspace=workspace, pk__in=[i for i in lead_ids if is_object_id(i)]))
-        elif isinstance(list_id, str) and list_id.strip():
-            leads = list(Lead.objects.filter(workspace=workspace, list_id=list_id.strip()))
+        elif list_id:
+            leads = list(Lead.objects.filter(workspace=workspace, list_id=list_id))
         else:
             raise BadRequest("Provide address, leadIds or listId", code="VALIDATION_ERROR")
         if not leads:

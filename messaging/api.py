@@ -90,4 +90,5 @@ class MessageCancelApi(IdempotentMixin, APIView):
                    summary="Cancel a queued, pending or scheduled message")
     def post(self, request: Request, message_id: str, **_: Any) -> Response:
         message = message_cancel(workspace=workspace_of(request), message_id=message_id, reason="api")
-        return Response({"success": True, "status": message.status, "message": message_document(message)})
+        return Response({"success": True, "status": message.status, "message": message_document(message),
+                         "leadId": message.lead_id})

@@ -9,8 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.conf import settings
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
+from django.http import Http404, UnreadablePostError
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
@@ -75,9 +82,34 @@ def _first_validation_message(detail: Any, prefix: str = "") -> str:
     return f"{prefix}: {text}" if prefix else text
 
 
+def body_too_large_error() -> ApiError:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    size = f"{limit // (1024 * 1024)} MB" if limit and limit % (1024 * 1024) == 0 else f"{limit} bytes"
+    return ApiError(f"Request body too large: the limit is {size}", code="PAYLOAD_TOO_LARGE", status=413)
+
+
+def request_error(exc: Exception) -> ApiError | None:
+    """Django's own refusals of a request body (raised when the view reads it) as API errors, else None.
+
+    Django would turn these into its HTML 400 page; under DRF they would be a 500.
+    """
+    if isinstance(exc, RequestDataTooBig):
+        return body_too_large_error()
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        return BadRequest("Too many form fields or files in the request", code="TOO_MANY_FIELDS")
+    if isinstance(exc, UnreadablePostError):
+        return BadRequest("The request body could not be read", code="INVALID_BODY")
+    if isinstance(exc, SuspiciousOperation):
+        return BadRequest("Bad request", code="BAD_REQUEST")
+    return None
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ApiError):
         return Response(exc.body(), status=exc.status, headers=exc.headers)
+    refused = request_error(exc)
+    if refused is not None:
+        return Response(refused.body(), status=refused.status)
     if isinstance(exc, Http404):
         return Response({"error": "Not found"}, status=404)
     if isinstance(exc, PermissionDenied):

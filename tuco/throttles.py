@@ -30,6 +30,9 @@ DEFAULT_LIMITS: dict[str, int] = {
     "campaign_add_lead": 200,
     "unibox_reply": 30,
     "fallback_sms": 200,
+    # POST /api/uploads (not in the spec's table). Each upload may write 25 MB to disk; 60/min still allows
+    # one fresh attachment per send at the full send rate.
+    "uploads": 60,
 }
 
 _BUCKET_LUA = """

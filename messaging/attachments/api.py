@@ -17,6 +17,7 @@ from messaging.attachments.uploads import upload_create, upload_get
 from tuco.auth import workspace_of
 from tuco.errors import BadRequest
 from tuco.schema_fields import Error
+from tuco.throttles import RateLimitedMixin
 
 # Multipart framing around the file (boundaries, part headers, small fields) on top of the cap.
 MULTIPART_SLACK_BYTES = 64 * 1024
@@ -34,16 +35,18 @@ class UploadResponse(serializers.Serializer):
     size = serializers.IntegerField(help_text="Bytes.")
 
 
-class UploadsApi(APIView):
+class UploadsApi(RateLimitedMixin, APIView):
     parser_classes = [MultiPartParser]
+    rate_group = "uploads"
 
     @extend_schema(
         operation_id="uploads_create", request={"multipart/form-data": UploadInput},
-        responses={201: UploadResponse, 400: Error, 401: Error, 402: Error, 415: Error},
+        responses={201: UploadResponse, 400: Error, 401: Error, 402: Error, 415: Error, 429: Error},
         summary="Upload a file to send as an attachment",
         description=("Stores the file for this workspace and returns its URL. The type is checked from the bytes "
                      f"({SUPPORTED_TEXT}); the name's extension is corrected to match. Error codes: "
-                     "ATTACHMENT_TOO_LARGE, ATTACHMENT_UNSUPPORTED_TYPE, ATTACHMENT_EMPTY, FILE_REQUIRED. "
+                     "ATTACHMENT_TOO_LARGE, ATTACHMENT_UNSUPPORTED_TYPE, ATTACHMENT_EMPTY, FILE_REQUIRED; "
+                     "RATE_LIMITED (429, with Retry-After) beyond 60 uploads per minute per workspace. "
                      "Only this workspace may send the URL (another workspace's send answers 403)."),
         examples=[OpenApiExample("Uploaded", response_only=True, status_codes=["201"], value={
             "url": "https://app.tuco.ai/uploads/667f1f77bcf86cd799439011/3q2-7wJd0mXc1hV_ZkRr8Q9aTtYbLpNe/promo.mp4",

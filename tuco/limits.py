@@ -1,0 +1,60 @@
+"""Request body limits on /api/ and /hooks/: an oversized body is a JSON 413 before anything reads it.
+
+Django enforces DATA_UPLOAD_MAX_MEMORY_SIZE (1 MB) only when a view reads the body,
+and answers with its HTML 400 page (or, under DRF, an exception). This middleware
+refuses a declared Content-Length over the limit up front, in the API's
+`{"error", "code"}` shape, and gives the same shape to Django's body refusals raised
+inside the non-DRF views (the relay and Twilio webhooks). DRF views are covered by
+tuco.errors.exception_handler even without it.
+
+multipart/form-data is left to the upload endpoints: Django does not count file
+parts against the limit, and POST /api/uploads and /api/leads/import enforce their
+own (25 MB, 10 MB) with their own error codes.
+
+Install right after CorrelationIdMiddleware (so the 413 carries X-Correlation-Id):
+    "tuco.limits.BodyLimitMiddleware",
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from tuco.errors import body_too_large_error, request_error
+from tuco.logging import get_logger
+
+log = get_logger(__name__)
+
+GUARDED_PREFIXES = ("/api/", "/hooks/")
+
+
+def _declared_length(request: HttpRequest) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
+class BodyLimitMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if (limit is not None and request.path.startswith(GUARDED_PREFIXES)
+                and not (request.content_type or "").startswith("multipart/")
+                and _declared_length(request) > limit):
+            log.info("request.body_too_large", path=request.path, contentLength=_declared_length(request))
+            error = body_too_large_error()
+            return JsonResponse(error.body(), status=error.status)
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not request.path.startswith(GUARDED_PREFIXES):
+            return None
+        error = request_error(exception)
+        if error is None:
+            return None
+        return JsonResponse(error.body(), status=error.status)
