@@ -126,9 +126,12 @@ def _send_error(line: Line, data: dict[str, Any]) -> str:
         outcome=SendAttempt.Outcome.NOT_SENT, error_class="device_error", error=f"device error {code}")
     log.warning("message.device_send_error", messageId=message.pk, guid=guid, errorCode=code,
                 correlationId=message.correlation_id)
+    # The errored part did not go out: forget it, so the retry sends it again (parts that did go stay sent).
+    still_sent = {key: part_guid for key, part_guid in (message.parts_sent or {}).items() if part_guid != guid}
+    Message.objects.filter(pk=message.pk, status=Status.SENT).update(parts_sent=still_sent, external_message_id="",
+                                                                     sent_at=None)
     retry_or_fail(message, error=f"device reported error {code} after accepting the message", code="DEVICE_ERROR",
                   policy=individual_policy(), from_statuses=(Status.SENT,))
-    Message.objects.filter(pk=message.pk, status=Status.QUEUED).update(external_message_id="", sent_at=None)
     return "retrying"
 
 

@@ -82,7 +82,9 @@ def test_unknown_guid_answers_200(relay_line) -> None:
 @responses.activate
 def test_send_error_after_acceptance_is_verified_then_retried(workspace, relay_line) -> None:
     message = MessageFactory(workspace=workspace, line=relay_line, status=Status.SENT, external_message_id="G-E",
-                             sent_at=timezone.now(), attempt_count=1)
+                             sent_at=timezone.now(), attempt_count=1,
+                             attachment_urls=["https://cdn.test/a.png"],
+                             parts_sent={"attachment:0": "G-A", "text": "G-E"})
     SendAttempt.objects.create(message=message, number=1, line=relay_line, started_at=timezone.now(),
                                outcome="sent", external_id="G-E")
     responses.get(f"{RELAY}/api/v1/message/G-E", json={"status": 200, "message": "Success",
@@ -92,6 +94,8 @@ def test_send_error_after_acceptance_is_verified_then_retried(workspace, relay_l
     message.refresh_from_db()
     assert message.status == "queued" and message.queued_reason == "retry_wait"
     assert message.external_message_id == "" and message.sent_at is None
+    # The errored text part will be sent again; the attachment that did go out will not.
+    assert message.parts_sent == {"attachment:0": "G-A"}
     assert SendAttempt.objects.get(message=message).outcome == "not_sent"
 
 
