@@ -14,7 +14,7 @@ from tests.attachments.fileserver import FileServer
 from tests.e2e.harness import Stack, wait_until
 from tests.fallback.receivers import http_receiver
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 _numbers = itertools.count(5000)
 
 

@@ -10,7 +10,7 @@ import requests
 
 from tests.e2e.harness import Simulator, Stack, free_port, wait_until
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 _numbers = itertools.count(1000)
 
 

@@ -49,7 +49,7 @@ from tuco.webhooks import policy
 
 # Not transactional on purpose: the seeded rows are committed once for the whole module (see `fuzz`); the marker
 # makes pytest-django set up the test database even when this module runs alone.
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.xdist_group("schemathesis")]
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 # A deeper run: TUCO_FUZZ_MAX_EXAMPLES=200 TUCO_FUZZ_COVERAGE=1 (schemathesis' coverage phase: boundary values and
