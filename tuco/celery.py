@@ -10,6 +10,31 @@ from celery.signals import setup_logging, task_prerun, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tuco.settings")
 
+def _survive_broker_loss_with_unacked_messages() -> None:
+    """kombu restores unacknowledged messages when a channel closes. If the broker connection is already
+    gone (Redis restarted), that restore dereferences the dead connection and the AttributeError kills
+    the worker (the celery/kombu#970, #582 family; still in kombu 5.7). Countdown tasks are held unacked,
+    so for us this is the common case. Nothing is lost by skipping the restore: the messages stay in
+    Redis' unacked set and come back after the visibility timeout, and the database sweeps re-enqueue
+    every due row long before that. So: log it and keep the worker alive."""
+    from kombu.transport.virtual.base import QoS
+
+    original = QoS.restore_unacked_once
+
+    def restore_unacked_once(self: QoS, stderr: object = None) -> object:
+        try:
+            return original(self, stderr)
+        except AttributeError as exc:
+            import logging
+
+            logging.getLogger("tuco.celery").warning("broker gone while restoring unacked messages: %s", exc)
+            return None
+
+    QoS.restore_unacked_once = restore_unacked_once  # type: ignore[method-assign]
+
+
+_survive_broker_loss_with_unacked_messages()
+
 app = Celery("tuco")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()

@@ -7,9 +7,7 @@ another database (`DATABASE_URL=…/tuco_other`) or Redis db.
 import os
 
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tuco")
-# Parallel workers (pytest-xdist) each get a Redis db of their own: tests clear it freely.
-_worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
-os.environ.setdefault("REDIS_URL", f"redis://127.0.0.1:6379/{15 - int(_worker.removeprefix('gw') or 0) % 8}")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")  # each xdist worker moves to its own db (conftest)
 os.environ.setdefault("TUCO_LOG_LEVEL", "WARNING")
 
 from tuco.settings import *  # noqa: F403

@@ -140,24 +140,34 @@ def test_worker_killed_mid_send_ends_sent_with_one_copy(stack: Stack, account) -
     assert final["externalMessageId"] == stack.sims[0].sent_to(to)[0]["guid"]
 
 
-def test_redis_down_during_posts_loses_nothing(stack: Stack, account) -> None:
-    key, _ = account
+def test_redis_down_during_posts_loses_nothing(stack: Stack) -> None:
+    # A line with a device gap, so the worker holds an unacknowledged countdown task when Redis goes.
+    _, key, line_id = stack.workspace_with_line(stack.sims[0], "--device-gap-seconds", "8")
+    first, held = recipient(), recipient()
+    stack.send(key, message="Before the outage", recipientPhone=first, fromLineId=line_id)
+    waiting = stack.send(key, message="Waiting out the gap", recipientPhone=held, fromLineId=line_id)
+    wait_until(lambda: stack.message(key, waiting["_id"])["message"]["queuedReason"] == "device_gap", timeout=15,
+               what="a countdown task held by the worker")
     stack.procs["redis"].stop()
     try:
         accepted = []
         for i in range(5):
             to = recipient()
             response = stack.api(key, "POST", "/api/messages", json={"message": f"Broker down {i}",
-                                                                     "recipientPhone": to})
+                                                                     "recipientPhone": to, "fromLineId": line_id})
             assert response.status_code == 201, response.text
             accepted.append((response.json()["message"]["_id"], to))
     finally:
         stack.start_redis()
-    for message_id, _ in accepted:
-        stack.wait_status(key, message_id, {"sent", "delivered"}, timeout=60)
+    for message_id, _ in [(waiting["_id"], held), *accepted]:
+        stack.wait_status(key, message_id, {"sent", "delivered"}, timeout=120)
     time.sleep(2)  # let any straggling duplicate show itself
-    for _, to in accepted:
+    for _, to in [(None, held), *accepted]:
         assert len(stack.sims[0].sent_to(to)) == 1, to
+    # The worker survived the broker loss (kombu restore of unacked messages) and consumes again.
+    assert stack.procs["worker"].alive
+    after = stack.send(key, message="After the outage", recipientPhone=recipient())
+    stack.wait_status(key, after["_id"], {"sent", "delivered"}, timeout=60)
 
 
 def test_inbound_reply_lands_on_the_thread(stack: Stack, account) -> None:
