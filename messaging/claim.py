@@ -30,7 +30,7 @@ from messaging.gates import (
     window_gate,
 )
 from messaging.models import CLAIMABLE, Message, SendAttempt, Status
-from messaging.queueing import park, wake_after_send
+from messaging.queueing import park, wake_after_send, wake_line_busy
 from tuco.logging import get_logger
 
 log = get_logger(__name__)
@@ -145,6 +145,7 @@ def claim_for_send(message: Message, now: datetime, *, channel: str, uses_line: 
             continue
         wake_after_send(line=line, device=line.device, new_conversation=bool(claimed.message.is_new_conversation),
                         at=now)
+        wake_line_busy(line_id=line.pk, at=now)
         return claimed
     if not blocks:
         return Block("no_line", now, "no active line")

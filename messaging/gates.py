@@ -21,6 +21,7 @@ from messaging.windows import blocking_reason, next_open, window_from
 # How soon a message that yielded to an older one on its line looks again.
 FIFO_RECHECK = timedelta(seconds=1)
 THREAD_RECHECK = timedelta(seconds=5)
+LINE_BUSY_SAFETY_NET = timedelta(seconds=30)
 THREAD_SAFETY_NET = timedelta(hours=1)
 
 
@@ -82,7 +83,9 @@ def fifo_gate(message: Message, line: Line, now: datetime) -> Block | None:
         direction=Direction.OUTBOUND,
     ).filter(Q(created_at__lt=message.created_at) | Q(created_at=message.created_at, id__lt=message.pk))
     if older.exists():
-        return Block("line_busy", now + FIFO_RECHECK, "an older message on this line goes first", line.pk)
+        # Woken when the older message is claimed or starts waiting (messaging.queueing); the time
+        # stored here is only a safety net.
+        return Block("line_busy", now + LINE_BUSY_SAFETY_NET, "an older message on this line goes first", line.pk)
     return None
 
 

@@ -61,6 +61,8 @@ def _message_by_guid(line: Line, guid: str) -> Message | None:
 def _outgoing_seen(line: Line, data: dict[str, Any]) -> str:
     """The device wrote our outgoing row. With a tempGuid it confirms a send still in flight."""
     guid, temp_guid = str(data.get("guid") or ""), str(data.get("tempGuid") or "")
+    if not temp_guid and not any(data.get(k) for k in ("isDelivered", "dateDelivered", "dateRead", "error")):
+        return "ignored"  # the first, bare copy of every send: the tempGuid copy carries the news
     if temp_guid:
         attempt = SendAttempt.objects.filter(temp_guid=temp_guid, line__workspace_id=line.workspace_id).first()
         if attempt is not None and guid:

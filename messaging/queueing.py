@@ -94,3 +94,18 @@ def pass_free_slot(*, message: Message, block: Block, now: datetime) -> None:
         return
     if device.last_send_at is None or device.last_send_at + timedelta(seconds=device.device_gap_seconds) <= now:
         _wake_oldest(Q(line__device_id=device.pk) & ~Q(pk=message.pk), "device_gap", now)
+
+
+def wake_line_busy(*, line_id: str, at: datetime) -> str | None:
+    """The older message a `line_busy` one yielded to is no longer due (claimed, or waiting for its own
+    reason): the next one in line may go now."""
+    head = (Message.objects.filter(line_id=line_id, status=Status.QUEUED, queued_reason="line_busy",
+                                   next_attempt_at__gt=at)
+            .order_by("created_at", "id").values_list("id", flat=True).first())
+    if head and Message.objects.filter(pk=head, queued_reason="line_busy", next_attempt_at__gt=at).update(
+            next_attempt_at=at, enqueued_at=None):
+        from messaging.outcomes import schedule_dispatch
+
+        schedule_dispatch(head, at)
+        return head
+    return None

@@ -17,7 +17,7 @@ from messaging.claim import claim_for_send
 from messaging.gates import Block
 from messaging.models import CLAIMABLE, Message, MessageType, Status
 from messaging.outcomes import RetryPolicy, individual_policy, wait
-from messaging.queueing import pass_free_slot
+from messaging.queueing import pass_free_slot, wake_line_busy
 from tuco.logging import bind_context, get_logger
 
 log = get_logger(__name__)
@@ -70,6 +70,8 @@ def send_message(message_id: str, *, inline: bool = False, policy: RetryPolicy |
         if result.reason != "line_busy":
             pass_free_slot(message=message, block=result, now=now)
         wait(message, result, now=now)
+        if result.reason != "line_busy" and message.line_id:
+            wake_line_busy(line_id=message.line_id, at=now)  # this one no longer holds its line
         return "waiting"
 
     if channel == "relay":

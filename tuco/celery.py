@@ -51,10 +51,13 @@ def _use_django_logging(**_: object) -> None:
 
 
 @task_prerun.connect
-def _fresh_log_context(**_: object) -> None:
+def _fresh_task_context(**_: object) -> None:
+    from django.db import close_old_connections
+
     from tuco.logging import clear_context
 
     clear_context()
+    close_old_connections()  # like a web request: drop connections past CONN_MAX_AGE or unusable
 
 
 @app.on_after_finalize.connect

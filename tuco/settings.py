@@ -162,6 +162,10 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "inte
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = "UTC"
+# Celery's Django fixup closes every DB connection around every task unless this is set, which makes
+# each task open a new PostgreSQL connection. Keep them; tuco.celery applies Django's own age and
+# health rules (CONN_MAX_AGE, CONN_HEALTH_CHECKS) before each task instead.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 
 # --- Tuco operator contract ----------------------------------------------------
 TUCO_PUBLIC_URL = env("TUCO_PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")

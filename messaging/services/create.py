@@ -164,6 +164,8 @@ def message_create(*, workspace: Workspace, request: SendRequest, context: SendC
             line_pinned=pinned is not None, direction=Direction.OUTBOUND, message_type=request.message_type,
             body=request.body, status=status, queued_reason=reason,
             next_attempt_at=request.scheduled_date if status == Status.SCHEDULED else now,
+            # The on-commit wake-up below counts as enqueued: the sweep leaves the row alone for its lease.
+            enqueued_at=now if enqueue and status == Status.PENDING else None,
             recipient_phone=phone, recipient_email=email,
             recipient_name=request.recipient_name or lead.full_name, send_to_address=send_to,
             from_line_phone=line.phone if line else "", from_line_email=line.email if line else "",
