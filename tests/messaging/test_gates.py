@@ -181,8 +181,26 @@ def test_per_line_fifo_the_older_due_message_goes_first(api, line) -> None:
         newer = _create(api, recipientPhone="+12025551602", message="newer")
         assert send_message(newer.pk) == "waiting"
         assert _state(newer)[:2] == ("queued", "line_busy")
+        assert _state(newer)[2] > T0 + timedelta(seconds=10)  # not polled: woken by the older one
         assert send_message(older.pk) == "sent"
-    with time_machine.travel(T0 + timedelta(seconds=1), tick=False):
+        # Claiming the older message woke the newer one at once, with a dispatch on commit.
+        assert _state(newer)[2] == T0
+        assert send_message(newer.pk) == "sent"
+
+
+@responses.activate
+def test_line_busy_is_woken_when_the_older_message_starts_waiting(api, line) -> None:
+    relay_accepts_everything()
+    with time_machine.travel(T0, tick=False):
+        # Due now, but its window only opens tonight: it holds the line until its own check runs.
+        older = _create(api, recipientPhone="+12025551611", message="older", timezone="UTC",
+                        sendWindowStart="23:00", sendWindowEnd="23:30")
+        newer = _create(api, recipientPhone="+12025551612", message="newer")
+        assert send_message(newer.pk) == "waiting"
+        assert _state(newer)[:2] == ("queued", "line_busy")
+        assert send_message(older.pk) == "waiting"
+        assert _state(older)[1] == "time_window"
+        assert _state(newer)[2] == T0  # the line is free again: the newer one goes now
         assert send_message(newer.pk) == "sent"
 
 
