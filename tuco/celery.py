@@ -51,13 +51,16 @@ def _use_django_logging(**_: object) -> None:
 
 
 @task_prerun.connect
-def _fresh_task_context(**_: object) -> None:
+def _fresh_task_context(sender: object = None, **_: object) -> None:
     from django.db import close_old_connections
 
     from tuco.logging import clear_context
 
     clear_context()
-    close_old_connections()  # like a web request: drop connections past CONN_MAX_AGE or unusable
+    # Like a web request: drop connections past CONN_MAX_AGE or unusable. Not for a task applied in
+    # the caller's process (`.apply()`), whose connection and open transaction belong to the caller.
+    if not getattr(getattr(sender, "request", None), "is_eager", False):
+        close_old_connections()
 
 
 @app.on_after_finalize.connect
