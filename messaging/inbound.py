@@ -61,10 +61,14 @@ def _message_by_guid(line: Line, guid: str) -> Message | None:
 def _outgoing_seen(line: Line, data: dict[str, Any]) -> str:
     """The device wrote our outgoing row. With a tempGuid it confirms a send still in flight."""
     guid, temp_guid = str(data.get("guid") or ""), str(data.get("tempGuid") or "")
-    if not temp_guid and not any(data.get(k) for k in ("isDelivered", "dateDelivered", "dateRead", "error")):
+    news = any(data.get(k) for k in ("isDelivered", "dateDelivered", "dateRead", "error"))
+    if not temp_guid and not news:
         return "ignored"  # the first, bare copy of every send: the tempGuid copy carries the news
     if temp_guid:
         attempt = SendAttempt.objects.filter(temp_guid=temp_guid, line__workspace_id=line.workspace_id).first()
+        if attempt is not None and attempt.outcome == SendAttempt.Outcome.SENT and attempt.external_id == guid \
+                and not news:
+            return "noop"  # the worker already recorded this send from the relay's answer
         if attempt is not None and guid:
             SendAttempt.objects.filter(pk=attempt.pk, external_id="").update(external_id=guid)
             if not data.get("error") and mark_sent(attempt.message_id, guid=guid, via="relay_webhook",

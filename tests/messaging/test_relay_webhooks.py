@@ -50,9 +50,17 @@ def test_new_message_with_temp_guid_confirms_a_send_in_flight(workspace, relay_l
     assert _post(relay_line, "new-message", data).json()["result"] == "confirmed"
     message.refresh_from_db()
     assert message.status == "sent" and message.external_message_id == "GUID-T"
-    # The same event again (every line on the device gets it) changes nothing.
-    assert _post(relay_line, "new-message", data).status_code == 200
+    # The same event again (every line on the device gets it) changes nothing, and costs one query.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        assert _post(relay_line, "new-message", data).json()["result"] == "noop"
+    assert len(queries) == 2, [q["sql"] for q in queries]  # the line, the attempt
     assert message.events.filter(to_status="sent").count() == 1
+    # The bare first copy (no tempGuid, nothing delivered yet) carries no news.
+    bare = {k: v for k, v in data.items() if k != "tempGuid"}
+    assert _post(relay_line, "new-message", bare).json()["result"] == "ignored"
 
 
 def test_delivered_then_read_and_never_backwards(workspace, relay_line) -> None:
