@@ -25,11 +25,15 @@ class FallbackConfigApi(APIView):
                    responses={200: schemas.FallbackConfigDocument, 400: schemas.Error, 401: schemas.Error,
                               402: schemas.Error},
                    summary="Change the fallback configuration (partial; all or nothing)",
-                   description="400 codes: INVALID_FALLBACK_CONFIG (a malformed or unknown field, named in "
+                   description="Unknown fields are ignored and listed in `ignoredFields`. "
+                               "400 codes: INVALID_FALLBACK_CONFIG (a malformed field, named in "
                                "`field`), FALLBACK_CONFIG_INCOMPLETE (the chosen provider lacks a required "
                                "setting). An invalid PATCH changes nothing.")
     def patch(self, request: Request) -> Response:
         workspace = workspace_of(request)
         result = fallback_config_update(workspace=workspace, data=request.data)
-        return Response(fallback_config_document(result.config, workspace_id=workspace.pk,
-                                                 generated_secret=result.generated_secret))
+        body = fallback_config_document(result.config, workspace_id=workspace.pk,
+                                        generated_secret=result.generated_secret)
+        if result.ignored:
+            body["ignoredFields"] = result.ignored
+        return Response(body)

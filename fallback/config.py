@@ -80,6 +80,7 @@ class ConfigPatch:
     provider_set: bool = False
     send_fallback_sms_on_failed: bool | None = None
     fields: dict[str, str] = field(default_factory=dict)  # model field → new value ("" clears)
+    ignored: list[str] = field(default_factory=list)  # unknown keys (ignored, named back to the caller)
 
 
 def _validate_value(section: str, key: str, value: str) -> str:
@@ -141,7 +142,7 @@ def parse_patch(data: Any) -> ConfigPatch:
         elif key in SECTIONS:
             _parse_section(key, value, patch)
         else:
-            raise _invalid(f"Unknown field {key!r}", key)
+            patch.ignored.append(str(key)[:100])  # the API-wide rule: unknown fields are ignored
     return patch
 
 
@@ -158,7 +159,8 @@ def _parse_section(section: str, value: Any, patch: ConfigPatch) -> None:
             continue
         name = f"{section}.{key}"
         if key not in columns:
-            raise _invalid(f"Unknown field {name!r}", name)
+            patch.ignored.append(name[:100])
+            continue
         if raw is not None and not isinstance(raw, str):
             raise _invalid(f"{name} must be a string or null", name)
         text = (raw or "").strip()
@@ -180,6 +182,7 @@ def _missing_required(config: FallbackConfig) -> str | None:
 class UpdateResult:
     config: FallbackConfig
     generated_secret: str = ""
+    ignored: list[str] = field(default_factory=list)
 
 
 def fallback_config_update(*, workspace: Workspace, data: Any) -> UpdateResult:
@@ -204,7 +207,7 @@ def fallback_config_update(*, workspace: Workspace, data: Any) -> UpdateResult:
         config.save()
     log.info("fallback.config_updated", workspaceId=workspace.pk, provider=config.provider,
              configured=config.is_configured, changed=sorted(patch.fields), secretGenerated=bool(generated))
-    return UpdateResult(config=config, generated_secret=generated)
+    return UpdateResult(config=config, generated_secret=generated, ignored=patch.ignored)
 
 
 def fallback_config_get(*, workspace_id: str) -> FallbackConfig | None:

@@ -79,3 +79,5 @@ class FallbackConfigDocument(serializers.Serializer):
     statusCallbackUrl = serializers.CharField(help_text="Where Twilio posts delivery updates for this workspace")
     inboundSmsUrl = serializers.CharField(help_text="Set as the Twilio number's incoming-message webhook")
     updatedAt = ndt()
+    ignoredFields = serializers.ListField(child=serializers.CharField(), required=False,
+                                          help_text="PATCH only: unknown fields of the request, ignored")

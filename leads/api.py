@@ -139,12 +139,16 @@ class LeadDetailApi(APIView):
                        "Send only the fields to change; `null` or \"\" clears one. `customFields` is merged key by "
                        "key (a null value removes that key; `customFields: null` clears them all). Phones are "
                        "normalized to E.164. A phone or email another lead of the same list already has → 409 "
-                       "DUPLICATE_LEAD with existingLeadId."))
+                       "DUPLICATE_LEAD with existingLeadId. Unknown fields are ignored and listed in "
+                       "`ignoredFields`."))
     def patch(self, request: Request, lead_id: str) -> Response:
         workspace = workspace_of(request)
         lead_for_api(workspace=workspace, lead_id=lead_id)  # an unknown id is a 404 before any 400
         patch = parse_lead_patch(request.data)
-        return Response({"lead": lead_document(lead_update(workspace=workspace, lead_id=lead_id, patch=patch))})
+        body: dict = {"lead": lead_document(lead_update(workspace=workspace, lead_id=lead_id, patch=patch))}
+        if patch.ignored:
+            body["ignoredFields"] = patch.ignored
+        return Response(body)
 
     @extend_schema(operation_id="leads_destroy", parameters=_LEAD_ID, request=None,
                    responses={200: schemas.DeletedResponse, 401: Error, 402: Error, 404: Error},

@@ -144,6 +144,8 @@ class LeadSearchResponse(serializers.Serializer):
 
 class LeadResponse(serializers.Serializer):
     lead = LeadDocument()
+    ignoredFields = serializers.ListField(child=serializers.CharField(), required=False,
+                                          help_text="PATCH only: unknown fields of the request, ignored")
 
 
 LeadsGetResponse = PolymorphicProxySerializer(

@@ -5,7 +5,7 @@ Bulk create and CSV import live in leads/importing.py (one path for both).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -147,6 +147,7 @@ class LeadPatch:
     custom_fields: dict[str, Any] | None  # merged key by key; a None value removes the key
     clear_custom_fields: bool
     list_id: str | None
+    ignored: list[str] = field(default_factory=list)  # unknown keys, named back to the caller
 
 
 def parse_lead_patch(data: Any) -> LeadPatch:
@@ -165,15 +166,15 @@ def parse_lead_patch(data: Any) -> LeadPatch:
     if not isinstance(data, dict):
         raise BadRequest("Request body must be a JSON object", code="INVALID_BODY")
     known = (*LEAD_INPUT_FIELDS, "listId", *READ_ONLY_FIELDS, *_CONTROL_FIELDS)
-    unknown = sorted(key for key in data if key not in known)
-    if unknown:
-        raise BadRequest(f"Unknown field: {clean_text(unknown[0][:100])}", code="VALIDATION_ERROR")
+    # Unknown fields are ignored (the API-wide rule) but named in the answer, so a typo is visible.
+    unknown = sorted(clean_text(key[:100]) for key in data if key not in known)
     editable = [key for key in data if key in LEAD_INPUT_FIELDS or key == "listId"]
     if not editable:
-        raise BadRequest("No fields to update", code="VALIDATION_ERROR")
+        detail = f" (unknown: {', '.join(unknown[:5])})" if unknown else ""
+        raise BadRequest(f"No fields to update{detail}", code="VALIDATION_ERROR")
     region = phone_region(data.get("defaultCountryCode"))
     checked = check_lead_types({k: v for k, v in data.items() if k != "customFields"}, "")
-    patch = LeadPatch(values={}, custom_fields=None, clear_custom_fields=False, list_id=None)
+    patch = LeadPatch(values={}, custom_fields=None, clear_custom_fields=False, list_id=None, ignored=unknown)
     for key in editable:
         if key == "customFields":
             continue

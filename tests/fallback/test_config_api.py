@@ -83,10 +83,8 @@ def test_masked_value_sent_back_keeps_the_secret(api, workspace) -> None:
     ({"twilio": {"fromNumber": "+1415"}}, "twilio.fromNumber", "INVALID_FALLBACK_CONFIG"),
     ({"twilio": {"fromNumber": 14155550100}}, "twilio.fromNumber", "INVALID_FALLBACK_CONFIG"),
     ({"twilio": "yes"}, "twilio", "INVALID_FALLBACK_CONFIG"),
-    ({"twilio": {"sid": ACCOUNT_SID}}, "twilio.sid", "INVALID_FALLBACK_CONFIG"),
     ({"provider": "sendgrid"}, "provider", "INVALID_FALLBACK_CONFIG"),
     ({"sendFallbackSmsOnFailed": "true"}, "sendFallbackSmsOnFailed", "INVALID_FALLBACK_CONFIG"),
-    ({"fallbackProvider": "twilio"}, "fallbackProvider", "INVALID_FALLBACK_CONFIG"),
     ({"webhook": {"url": "ftp://example.com/x"}}, "webhook.url", "INVALID_FALLBACK_CONFIG"),
     ({"webhook": {"url": "https://example.com/x", "secret": "tiny"}}, "webhook.secret", "INVALID_FALLBACK_CONFIG"),
     ({"ghl": {"locationId": "has spaces in it"}}, "ghl.locationId", "INVALID_FALLBACK_CONFIG"),
@@ -101,6 +99,14 @@ def test_invalid_patch_is_400_and_changes_nothing(api, workspace, patch, field, 
     body = _patch(api, patch, 400)
     assert body["code"] == code and body["field"] == field and body["error"]
     assert _row(workspace) == before
+
+
+def test_unknown_fields_are_ignored_and_named(api, workspace) -> None:
+    body = _patch(api, {"provider": "twilio", "twilio": {**TWILIO, "sid": "x"}, "fallbackProvider": "ghl"})
+    assert body["provider"] == "twilio" and body["configured"] is True
+    assert body["ignoredFields"] == ["twilio.sid", "fallbackProvider"]
+    assert "ignoredFields" not in api.get(URL).json()
+    assert "ignoredFields" not in _patch(api, {"sendFallbackSmsOnFailed": True})
 
 
 def test_invalid_first_patch_creates_no_row(api, workspace) -> None:

@@ -8,7 +8,7 @@ Django's HTML page or a 500, and changes nothing:
 - a Content-Type the endpoint does not parse → 415 UNSUPPORTED_MEDIA_TYPE;
 - a body that is not an object, or a field of the wrong JSON type, on every JSON write
   operation of the OpenAPI document → 400;
-- unknown fields are ignored on create/send.
+- unknown fields are ignored on create, send and update (PATCH names them in `ignoredFields`).
 
 Emoji, right-to-left text and combining characters come back byte for byte.
 """
@@ -241,7 +241,7 @@ def test_wrong_json_types_are_400_on_every_json_operation(seeded_a: Seeded) -> N
     assert not wrong, "Wrong JSON types accepted:\n" + "\n".join(wrong)
 
 
-def test_unknown_fields_are_ignored_on_create_and_send(seeded_a: Seeded) -> None:
+def test_unknown_fields_are_ignored_on_create_send_and_update(seeded_a: Seeded) -> None:
     api = client_with(seeded_a.auth)
     extra = {"unknownField": {"nested": [1, 2]}, "_id": "ffffffffffffffffffffffff", "workspaceId": "x"}
     sent = call(api, "POST", "/api/messages", {"message": "unknown fields", "recipientPhone": "+12025550199",
@@ -256,6 +256,11 @@ def test_unknown_fields_are_ignored_on_create_and_send(seeded_a: Seeded) -> None
                                                "name": "u", **extra})
     assert hook.status_code == 201, hook.content
     assert call(api, "PATCH", f"/api/webhooks/{hook.json()['id']}", {"name": "u2", **extra}).status_code == 200
+    lead_id = lead.json()["leadIds"][0]
+    patched = call(api, "PATCH", f"/api/leads/{lead_id}", {"firstName": "Unknown", **extra})
+    assert patched.status_code == 200 and patched.json()["lead"]["_id"] == lead_id, patched.content
+    config = call(api, "PATCH", "/api/workspace/fallback-config", {"sendFallbackSmsOnFailed": False, **extra})
+    assert config.status_code == 200 and "unknownField" in config.json()["ignoredFields"], config.content
 
 
 # --- text kept exactly ------------------------------------------------------------------------------------

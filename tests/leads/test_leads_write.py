@@ -51,6 +51,12 @@ def test_patch_clears_custom_fields_and_accepts_its_own_document(api, lead) -> N
     assert body["lead"]["customFields"] == {} and body["lead"]["jobTitle"] == "Boss"
 
 
+def test_patch_ignores_unknown_fields_and_names_them(api, lead) -> None:
+    body = _patch(api, lead.pk, {"firstName": "Ana", "fristName": "typo", "shoeSize": 44}, 200)
+    assert body["lead"]["firstName"] == "Ana" and body["ignoredFields"] == ["fristName", "shoeSize"]
+    assert "ignoredFields" not in _patch(api, lead.pk, {"firstName": "Ana"}, 200)
+
+
 def test_patch_moves_to_another_list(api, workspace, lead) -> None:
     target = LeadListFactory(workspace=workspace, name="Target")
     assert _patch(api, lead.pk, {"listId": target.pk}, 200)["lead"]["listId"] == target.pk
@@ -60,7 +66,7 @@ def test_patch_moves_to_another_list(api, workspace, lead) -> None:
     ({}, "No fields to update", "VALIDATION_ERROR"),
     ({"_id": "x", "createdAt": "y"}, "No fields to update", "VALIDATION_ERROR"),
     ([1], "Request body must be a JSON object", "INVALID_BODY"),
-    ({"nickname": "x"}, "Unknown field: nickname", "VALIDATION_ERROR"),
+    ({"nickname": "x"}, "No fields to update (unknown: nickname)", "VALIDATION_ERROR"),
     ({"phone": "12"}, "Invalid phone: '12' is not a valid phone number", "INVALID_PHONE"),
     ({"email": "nope"}, "Invalid email: 'nope' is not a valid email address", "INVALID_EMAIL"),
     ({"firstName": 5}, "firstName must be a string", "VALIDATION_ERROR"),
