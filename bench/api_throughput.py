@@ -5,6 +5,8 @@
 A fresh database (tuco_bench_api) and a private redis-server; one workspace, API key and line made
 with the ops commands. wrk runs 8 connections for 10 s with a Lua script that makes every body
 distinct (recipient and text), so each request creates a new message (new lead, thread, dedup row)
+(without wrk on PATH, or with --client python: bench/loadgen.py, an asyncio client in its own process
+that makes the same bodies)
 and enqueues its dispatch task; no worker runs, the queue is checked and dropped afterwards. By
 default both gunicorn worker classes are measured (sync, and gthread with --threads threads per
 worker); the targets are judged on the faster one.
@@ -21,6 +23,7 @@ import json
 import os
 import re
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -146,6 +149,27 @@ def parse_wrk(output: str) -> dict[str, Any]:
     }
 
 
+def run_loadgen(url: str, *, key: str, offset: int, connections: int, seconds: float) -> dict[str, Any]:
+    """The Python client (bench/loadgen.py) in its own process: the same bodies and figures as wrk."""
+    args = [sys.executable, str(Path(__file__).with_name("loadgen.py")), "--url", url, "--key", key,
+            "--connections", str(connections), "--duration", f"{seconds:g}", "--offset", str(offset),
+            "--nonce", uuid.uuid4().hex[:8]]
+    result = subprocess.run(args, capture_output=True, text=True, timeout=seconds + 60)
+    if result.returncode:
+        raise RuntimeError(f"loadgen failed: {result.stderr}")
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    figures["statuses"] = {int(k): v for k, v in figures["statuses"].items()}
+    return figures
+
+
+def run_load(url: str, *, client: str, key: str, offset: int, connections: int, threads: int, seconds: float,
+             script: Path) -> dict[str, Any]:
+    if client == "wrk":
+        return run_wrk(url, lua_script(key=key, offset=offset, nthreads=threads, path=script),
+                       connections=connections, threads=threads, seconds=seconds)
+    return run_loadgen(url, key=key, offset=offset, connections=connections, seconds=seconds)
+
+
 def run_wrk(url: str, script: Path, *, connections: int, threads: int, seconds: float) -> dict[str, Any]:
     args = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds:g}s", "--latency", "--timeout", "5s",
             "-s", str(script), f"{url}/api/messages"]
@@ -225,9 +249,8 @@ def bench_worker_class(worker_class: str, *, args: argparse.Namespace, env: dict
         wait_until(lambda: requests.get(f"{url}/health/ready", timeout=2).ok, timeout=60, what="web ready")
         progress(f"{worker_class}: warm-up {args.warmup:g}s")
         offset = run_index * 2 * RANGE_PER_RUN
-        run_wrk(url, lua_script(key=key, offset=offset, nthreads=args.wrk_threads,
-                                path=LOG_DIR / f"warmup-{worker_class}.lua"),
-                connections=args.connections, threads=args.wrk_threads, seconds=args.warmup)
+        run_load(url, client=args.client, key=key, offset=offset, connections=args.connections,
+                 threads=args.wrk_threads, seconds=args.warmup, script=LOG_DIR / f"warmup-{worker_class}.lua")
         redis_client.flushall()
         time.sleep(1.5)  # idle backends flush their statistics within a second
         before = pg_counters(database_url)
@@ -236,11 +259,11 @@ def bench_worker_class(worker_class: str, *, args: argparse.Namespace, env: dict
                                   "redis": [redis_pid]})
         meter.start()
         wrk_cpu = children_cpu_seconds()
-        figures = run_wrk(url, lua_script(key=key, offset=offset + RANGE_PER_RUN, nthreads=args.wrk_threads,
-                                          path=LOG_DIR / f"measure-{worker_class}.lua"),
-                          connections=args.connections, threads=args.wrk_threads, seconds=args.duration)
+        figures = run_load(url, client=args.client, key=key, offset=offset + RANGE_PER_RUN,
+                           connections=args.connections, threads=args.wrk_threads, seconds=args.duration,
+                           script=LOG_DIR / f"measure-{worker_class}.lua")
         cpu = meter.stop()
-        cpu["seconds"]["wrk"] = children_cpu_seconds() - wrk_cpu
+        cpu["seconds"]["client"] = children_cpu_seconds() - wrk_cpu
         enqueued = redis_client.llen("celery")
     time.sleep(1)  # web stopped: its backends exited and flushed their counters
     after = pg_counters(database_url)
@@ -265,8 +288,9 @@ def bench_worker_class(worker_class: str, *, args: argparse.Namespace, env: dict
 def human(result: dict[str, Any]) -> None:
     print_machine(result["machine"])
     cfg = result["config"]
-    print(f"POST /api/messages: gunicorn {cfg['workers']} workers, wrk {cfg['connections']} connections "
-          f"x {cfg['duration']:g}s (--latency); each body distinct\n")
+    client = "wrk (--latency)" if cfg["client"] == "wrk" else "bench/loadgen.py"
+    print(f"POST /api/messages: gunicorn {cfg['workers']} workers, {cfg['connections']} connections "
+          f"x {cfg['duration']:g}s from {client}; each body distinct\n")
     columns = ("workerClass", "reqPerSec", "p50Ms", "p99Ms", "requests", "non2xx", "socketErrors", "enqueued")
     print_table([{c: run[c] for c in columns} for run in result["runs"]])
     print("\nper request: SQL commits and rows written (pg_stat_database deltas over the run); CPU ms by process "
@@ -304,8 +328,11 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=3)
     parser.add_argument("--query-samples", type=int, default=5)
     parser.add_argument("--keep-db", action="store_true", help="leave the database for inspection")
+    parser.add_argument("--client", choices=["wrk", "python"], default=None,
+                        help="load generator (default: wrk when it is on PATH, else bench/loadgen.py)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    args.client = args.client or ("wrk" if shutil.which("wrk") else "python")
     cleanup_on_sigterm()
 
     import redis
@@ -339,7 +366,8 @@ def main() -> None:
     best = max(runs, key=lambda r: r["reqPerSec"])
     result = {"benchmark": "api_throughput", "machine": info,
               "config": {"workers": args.workers, "gthreadThreads": args.threads, "connections": args.connections,
-                         "duration": args.duration, "wrkThreads": args.wrk_threads},
+                         "duration": args.duration, "wrkThreads": args.wrk_threads,
+                         "client": args.client},
               "runs": runs, "best": best, "queries": queries, "targets": TARGETS}
     emit(result, as_json=args.json, human=human)
 
