@@ -80,9 +80,12 @@ def cache_get(*, workspace_id: str, address: str, now: datetime) -> bool | None:
 
 def cache_put(*, workspace_id: str, address: str, available: bool, line_id: str | None, now: datetime) -> None:
     expires = now + (_positive_ttl() if available else _negative_ttl())
-    AvailabilityResult.objects.update_or_create(
-        workspace_id=workspace_id, address=address,
-        defaults={"available": available, "checked_at": now, "expires_at": expires, "line_id": line_id},
+    # One upsert statement (every delivered iMessage lands here), not update_or_create's four.
+    AvailabilityResult.objects.bulk_create(
+        [AvailabilityResult(workspace_id=workspace_id, address=address, available=available, checked_at=now,
+                            expires_at=expires, line_id=line_id)],
+        update_conflicts=True, unique_fields=["workspace", "address"],
+        update_fields=["available", "checked_at", "expires_at", "line"],
     )
 
 

@@ -99,23 +99,26 @@ def release_reservation(message_id: str) -> bool:
 
 
 def mark_sent(message_id: str, *, guid: str, via: str, attempt_id: int | None = None,
-              now: datetime | None = None) -> Message | None:
+              now: datetime | None = None, message_fields: dict[str, Any] | None = None,
+              attempt_fields: dict[str, Any] | None = None) -> Message | None:
+    """`sending → sent`, with the attempt, the thread's sticky line and the caller's last writes
+    (`message_fields`, `attempt_fields`) in one transaction: one commit per send."""
     now = now or timezone.now()
     with transaction.atomic():
         updated = lifecycle.transition(
             message_id, to=Status.SENT, allowed_from=(Status.SENDING,), reason=via,
             fields={"sent_at": now, "external_message_id": guid, "sending_since": None, "next_attempt_at": None,
-                    "error": "", "error_code": ""},
+                    "error": "", "error_code": "", **(message_fields or {})},
             detail={"guid": guid}, now=now,
         )
         if attempt_id is not None:
             SendAttempt.objects.filter(pk=attempt_id).exclude(outcome=SendAttempt.Outcome.SENT).update(
-                outcome=SendAttempt.Outcome.SENT, external_id=guid, finished_at=now)
-    if updated is not None:
-        if updated.thread_id and updated.line_id:
+                outcome=SendAttempt.Outcome.SENT, external_id=guid, finished_at=now, **(attempt_fields or {}))
+        if updated is not None and updated.thread_id and updated.line_id:
             # The sticky line is the one the recipient actually heard from.
             Thread.objects.filter(pk=updated.thread_id).update(
                 line_id=updated.line_id, started_at=Coalesce(F("started_at"), Value(now, output_field=DateTimeField())))
+    if updated is not None:
         log.info("message.send.summary", messageId=message_id, lineId=updated.line_id, status="sent", via=via,
                  attempts=updated.attempt_count, correlationId=updated.correlation_id)
     return updated

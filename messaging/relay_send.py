@@ -103,11 +103,19 @@ def send_via_relay(claimed: Claimed, *, policy: RetryPolicy, inline: bool, lead:
                            error_class="device_error", error=f"device reported error {sent.error}")
             return _not_sent(claimed, f"device reported error {sent.error}", "DEVICE_ERROR", policy)
         done[part.key] = sent.guid
-        Message.objects.filter(pk=message.pk).update(parts_sent=done)
+        if part is not parts[-1]:
+            Message.objects.filter(pk=message.pk).update(parts_sent=done)  # a crash now must not resend it
+    # The last part's guid is written with the status: a crash before that commit leaves the message
+    # `sending` with this part pending, which the stuck sweep finds on the device by its tempGuid.
     last_guid = done[parts[-1].key]
-    attempt_finish(attempt.pk, outcome=SendAttempt.Outcome.SENT, started=started, response_code=200,
-                   external_id=last_guid)
-    mark_sent(message.pk, guid=last_guid, via="relay_accepted", attempt_id=attempt.pk)
+    if not mark_sent(message.pk, guid=last_guid, via="relay_accepted", attempt_id=attempt.pk,
+                     message_fields={"parts_sent": done},
+                     attempt_fields={"duration_ms": int((timezone.now() - started).total_seconds() * 1000),
+                                     "response_code": 200, "error_class": "", "error": ""}):
+        # Someone else recorded the outcome first (a relay webhook, the stuck sweep): keep our facts too.
+        Message.objects.filter(pk=message.pk).update(parts_sent=done)
+        attempt_finish(attempt.pk, outcome=SendAttempt.Outcome.SENT, started=started, response_code=200,
+                       external_id=last_guid)
     return "sent"
 
 
