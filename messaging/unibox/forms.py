@@ -1,8 +1,8 @@
 """Unibox forms: the thread-list filters and the reply box.
 
-The reply box builds the same JSON body an integrator would POST to
-/api/messages, so it is validated by `parse_send_request` and sent by
-`message_create`: the Unibox has no send path of its own.
+The reply box hands its fields to `messaging.unibox.reply.thread_reply`, the
+send path POST /api/unibox/send-reply uses too: the Unibox has no send path of
+its own.
 """
 
 from __future__ import annotations
@@ -11,10 +11,9 @@ from typing import Any
 
 from django import forms
 
-from lines.models import Line
 from messaging.models import Status, Thread
+from messaging.unibox.reply import MESSAGE_TYPE_LABELS, reply_message_types
 from messaging.unibox.selectors import ThreadFilters, visible_lines
-from tuco.addresses import is_email
 from tuco.admin import scoped_workspaces
 
 OUTBOUND_STATUSES = [s for s in Status if s != Status.RECEIVED]
@@ -44,12 +43,6 @@ class ThreadFilterForm(forms.Form):
                              unread=bool(data["unread"]), workspace_id=data["workspace"] or "")
 
 
-def _message_types_for(thread: Thread) -> list[tuple[str, str]]:
-    if is_email(thread.address):
-        return [("email", "Email")]
-    return [("imessage", "iMessage"), ("sms", "SMS")]
-
-
 class ReplyForm(forms.Form):
     message = forms.CharField(required=False, strip=False, label="Reply",
                               widget=forms.Textarea(attrs={"rows": 3, "placeholder": "Write a reply…"}))
@@ -61,26 +54,15 @@ class ReplyForm(forms.Form):
     def __init__(self, *args: Any, thread: Thread, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.thread = thread
-        choices = _message_types_for(thread)
-        self.fields["message_type"].choices = choices
-        self.fields["message_type"].initial = choices[0][0]
+        types = reply_message_types(thread)  # the thread's own channel first, as the API's default
+        self.fields["message_type"].choices = [(t, MESSAGE_TYPE_LABELS[t]) for t in types]
+        self.fields["message_type"].initial = types[0]
 
-    def send_payload(self) -> dict[str, Any]:
-        """The POST /api/messages body for this reply: to the thread's address, from the thread's line."""
+    def reply_fields(self) -> dict[str, Any]:
+        """The reply in the API's spelling (POST /api/unibox/send-reply without the thread's id)."""
         data = self.cleaned_data
-        message_type = data["message_type"]
-        payload: dict[str, Any] = {"message": data["message"], "messageType": message_type}
-        if is_email(self.thread.address):
-            payload["recipientEmail"] = self.thread.address
-        else:
-            payload["recipientPhone"] = self.thread.address
-        if self.thread.lead_id:
-            payload["leadId"] = self.thread.lead_id
-        line = self.thread.line
-        wanted_channel = {"imessage": Line.Channel.PHONE, "email": Line.Channel.EMAIL}.get(message_type)
-        if line is not None and line.is_active and wanted_channel == line.channel_type:
-            payload["fromLineId"] = line.pk  # same thread, same sender
+        fields: dict[str, Any] = {"message": data["message"], "messageType": data["message_type"]}
         urls = [u.strip() for u in (data.get("attachment_urls") or "").splitlines() if u.strip()]
         if urls:
-            payload["attachmentUrls"] = urls
-        return payload
+            fields["attachmentUrls"] = urls
+        return fields

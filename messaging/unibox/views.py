@@ -17,10 +17,10 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from messaging.models import Thread
-from messaging.send_input import parse_send_request
-from messaging.services.create import SendContext, message_create
+from messaging.services.create import SendContext
 from messaging.threads import thread_mark_read
 from messaging.unibox.forms import ReplyForm, ThreadFilterForm
+from messaging.unibox.reply import thread_reply
 from messaging.unibox.presentation import bubble_for, unibox_status_look
 from messaging.unibox.selectors import thread_get, thread_list, thread_messages, user_sees_many_workspaces
 from tuco.errors import ApiError
@@ -62,21 +62,13 @@ def thread_list_view(request: HttpRequest, *, model_admin: ModelAdmin) -> HttpRe
 
 
 def _send_reply(request: HttpRequest, thread: Thread, form: ReplyForm) -> HttpResponse | None:
-    """Send through the API's own parse + create path; return a redirect, or None with errors on the form."""
+    """Send through the API's own reply path; return a redirect, or None with errors on the form."""
     if thread.workspace.is_read_only:
         form.add_error(None, READ_ONLY_WORKSPACE)
         return None
     try:
-        send = parse_send_request(form.send_payload())
-        if send.attachment_urls:
-            # The API's request-time check: an upload of another workspace is refused (403 text).
-            from messaging.attachments.uploads import attachment_urls_check_ownership
-
-            attachment_urls_check_ownership(workspace=thread.workspace, urls=send.attachment_urls)
-        result = message_create(
-            workspace=thread.workspace, request=send,
-            context=SendContext(correlation_id=getattr(request, "correlation_id", "") or ""),
-        )
+        result = thread_reply(thread=thread, reply=form.reply_fields(),
+                              context=SendContext(correlation_id=getattr(request, "correlation_id", "") or ""))
     except ApiError as exc:
         form.add_error(None, f"{exc.error} ({exc.code})" if exc.code else exc.error)
         return None
