@@ -36,7 +36,8 @@ class Lead(models.Model):
         ERROR = "error"
 
     id = models.CharField(primary_key=True, max_length=24, default=new_id, editable=False)
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="leads")
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="leads",
+                                  db_index=False)  # leads lead_ws_phone, lead_ws_email, lead_ws_list_created
     list = models.ForeignKey(LeadList, on_delete=models.SET_NULL, null=True, blank=True, related_name="leads")
     first_name = models.CharField(max_length=200, blank=True, default="")
     last_name = models.CharField(max_length=200, blank=True, default="")

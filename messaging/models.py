@@ -76,7 +76,8 @@ class Thread(models.Model):
     """A conversation: same workspace + same recipient address = same thread (Unibox)."""
 
     id = models.CharField(primary_key=True, max_length=24, default=new_id, editable=False)
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="threads")
+    # Leading column of uniq_thread_address: a lone FK index would only cost writes.
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="threads", db_index=False)
     address = models.CharField(max_length=254)
     lead = models.ForeignKey(Lead, on_delete=models.SET_NULL, null=True, blank=True, related_name="threads")
     # The sticky sender: later sends to this recipient keep this line once the conversation started.
@@ -98,10 +99,15 @@ class Thread(models.Model):
 
 class Message(models.Model):
     id = models.CharField(primary_key=True, max_length=24, default=new_id, editable=False)
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="messages")
-    thread = models.ForeignKey(Thread, on_delete=models.SET_NULL, null=True, blank=True, related_name="messages")
-    lead = models.ForeignKey(Lead, on_delete=models.SET_NULL, null=True, blank=True, related_name="messages")
-    line = models.ForeignKey(Line, on_delete=models.SET_NULL, null=True, blank=True, related_name="messages")
+    # Each of these FKs leads a composite index below (msg_ws_*, msg_thread_time, msg_lead_time,
+    # msg_line_queue), so Django's own single-column index (and its _like twin) would only cost writes.
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="messages", db_index=False)
+    thread = models.ForeignKey(Thread, on_delete=models.SET_NULL, null=True, blank=True, related_name="messages",
+                               db_index=False)
+    lead = models.ForeignKey(Lead, on_delete=models.SET_NULL, null=True, blank=True, related_name="messages",
+                             db_index=False)
+    line = models.ForeignKey(Line, on_delete=models.SET_NULL, null=True, blank=True, related_name="messages",
+                             db_index=False)
     # True when the integrator chose the line (fromLineId): the engine never moves it.
     line_pinned = models.BooleanField(default=False)
     direction = models.CharField(max_length=8, choices=Direction.choices, default=Direction.OUTBOUND)
@@ -198,7 +204,8 @@ class Message(models.Model):
 class MessageEvent(models.Model):
     """The timeline: every status change (and notable fact) with time and reason."""
 
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="events")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="events",
+                                db_index=False)  # leads event_message_time
     at = models.DateTimeField()
     from_status = models.CharField(max_length=10, blank=True, default="")
     to_status = models.CharField(max_length=10, blank=True, default="")
@@ -218,7 +225,8 @@ class SendAttempt(models.Model):
         NOT_SENT = "not_sent"
         UNKNOWN = "unknown"  # must be verified against the relay before any retry
 
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attempts")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attempts",
+                                db_index=False)  # leads uniq_attempt_number
     number = models.PositiveSmallIntegerField()
     channel = models.CharField(max_length=16, default="relay")  # relay | twilio | ghl | webhook | smtp
     line = models.ForeignKey(Line, on_delete=models.SET_NULL, null=True, blank=True)
@@ -248,7 +256,7 @@ class DedupGuard(models.Model):
     identical concurrent POSTs cannot both create a message (see messaging.dedup).
     """
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE)
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, db_index=False)  # leads uniq_dedup_fingerprint
     fingerprint = models.CharField(max_length=64)
     message_id = models.CharField(max_length=24)
     created_at = models.DateTimeField()
