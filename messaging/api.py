@@ -1,4 +1,4 @@
-"""Messages API: send, list, read (with timeline), cancel. Thin: parse → service → document."""
+"""Messages API: send, fallback SMS, list, read (with timeline), cancel. Thin: parse → service → document."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from messaging.documents import message_document
 from messaging.selectors import message_detail, message_list
 from messaging.send_input import parse_send_request
 from messaging.services.cancel import message_cancel
-from messaging.services.create import SendContext, message_create
+from messaging.services.create import CreateResult, SendContext, message_create
+from messaging.services.fallback_sms import fallback_sms_request
 from messaging.services.forced import forced_fallback_response
 from tuco.auth import workspace_of
 from tuco.idempotency import IdempotentMixin
@@ -29,6 +30,34 @@ def _duplicate_sentence(age_seconds: int) -> str:
             "returning existing message instead of sending again")
 
 
+def send_context(request: Request, body_correlation_id: str = "") -> SendContext:
+    """The request's metadata for a send. Correlation id: the header, else the body's, else the generated one."""
+    correlation_id = request._request.correlation_id  # type: ignore[attr-defined]
+    if body_correlation_id and not request._request.correlation_id_from_header:  # type: ignore[attr-defined]
+        correlation_id = body_correlation_id
+        bind_context(correlationId=correlation_id)
+    return SendContext(correlation_id=correlation_id,
+                       execution_id=(request.headers.get("x-execution-id") or "")[:200],
+                       ghl_workflow_id=(request.headers.get("x-ghl-workflow-id") or "")[:200])
+
+
+def send_response(result: CreateResult, *, forced: bool = False, **extra: Any) -> Response:
+    """The answer to a send: 201 created, 200 duplicate (the original), 200 with `success` for a forced fallback.
+
+    `extra` fields (e.g. threadId) are added to every shape.
+    """
+    message = result.message
+    if not result.created:
+        return Response({"success": True, "duplicateOnly": True,
+                         "duplicateMessage": _duplicate_sentence(result.duplicate_age_seconds),
+                         "status": message.status, "message": message_document(message),
+                         "leadId": message.lead_id, **extra}, status=200)
+    if forced:
+        return Response({**forced_fallback_response(message), **extra}, status=200)
+    return Response({"success": True, "status": message.status, "message": message_document(message),
+                     "leadId": message.lead_id, **extra}, status=201)
+
+
 class MessagesApi(RateLimitedMixin, IdempotentMixin, APIView):
     rate_group = "send"
 
@@ -40,27 +69,10 @@ class MessagesApi(RateLimitedMixin, IdempotentMixin, APIView):
     def post(self, request: Request) -> Response:
         workspace = workspace_of(request)
         send = parse_send_request(request.data)
-        correlation_id = request._request.correlation_id  # type: ignore[attr-defined]
-        if send.correlation_id and not request._request.correlation_id_from_header:  # type: ignore[attr-defined]
-            correlation_id = send.correlation_id  # the header wins over the body; the body over a generated id
-            bind_context(correlationId=correlation_id)
+        context = send_context(request, send.correlation_id)
         log.info("message.api.request", messageType=send.message_type, hasLead=bool(send.lead_id))
-        result = message_create(
-            workspace=workspace, request=send, enqueue=not send.force_fallback,
-            context=SendContext(correlation_id=correlation_id,
-                                execution_id=(request.headers.get("x-execution-id") or "")[:200],
-                                ghl_workflow_id=(request.headers.get("x-ghl-workflow-id") or "")[:200]),
-        )
-        if send.force_fallback and result.created:
-            return Response(forced_fallback_response(result.message), status=200)
-        document = message_document(result.message)
-        if not result.created:
-            return Response({"success": True, "duplicateOnly": True,
-                             "duplicateMessage": _duplicate_sentence(result.duplicate_age_seconds),
-                             "status": result.message.status, "message": document,
-                             "leadId": result.message.lead_id}, status=200)
-        return Response({"success": True, "status": result.message.status, "message": document,
-                         "leadId": result.message.lead_id}, status=201)
+        result = message_create(workspace=workspace, request=send, enqueue=not send.force_fallback, context=context)
+        return send_response(result, forced=send.force_fallback)
 
     @extend_schema(operation_id="messages_list", parameters=schemas.LIST_PARAMETERS,
                    responses={200: schemas.MessageListResponse, 400: schemas.Error, 401: schemas.Error},
@@ -69,6 +81,29 @@ class MessagesApi(RateLimitedMixin, IdempotentMixin, APIView):
         page = message_list(workspace=workspace_of(request), params=request.query_params)
         return Response({"messages": [message_document(m) for m in page.items], "nextCursor": page.next_cursor,
                          "hasMore": page.next_cursor is not None, "limit": page.limit})
+
+
+class FallbackSmsApi(RateLimitedMixin, IdempotentMixin, APIView):
+    rate_group = "fallback_sms"
+
+    @extend_schema(
+        operation_id="fallback_sms_send", request=schemas.FallbackSmsInput,
+        responses={200: schemas.SendMessageResponse, 400: schemas.Error, 401: schemas.Error, 402: schemas.Error,
+                   403: schemas.Error, 404: schemas.Error, 409: schemas.Error, 429: schemas.Error},
+        parameters=schemas.SEND_HEADERS, summary="Send an SMS through the workspace's fallback provider now",
+        description="POST /api/messages with forceFallback: true and messageType sms: the SMS goes out in the "
+                    "request through the configured fallback (Twilio, GHL or webhook), never over iMessage. "
+                    "Always 200: `success` says whether it went; when it did not (no fallback configured, the "
+                    "provider refused) `error` is channel-tagged and the message has fallbackSmsStatus "
+                    "`failed`. A phone is required (recipientPhone, or a leadId with a phone). Duplicate guard "
+                    "and Idempotency-Key as for POST /api/messages. 200 requests per minute per workspace.",
+    )
+    def post(self, request: Request) -> Response:
+        send = fallback_sms_request(request.data)
+        context = send_context(request, send.correlation_id)
+        log.info("fallback_sms.api.request", hasLead=bool(send.lead_id))
+        result = message_create(workspace=workspace_of(request), request=send, enqueue=False, context=context)
+        return send_response(result, forced=True)
 
 
 class MessageDetailApi(APIView):

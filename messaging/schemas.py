@@ -101,8 +101,39 @@ class SendMessageResponse(serializers.Serializer):
     leadId = nstr()
     duplicateOnly = serializers.BooleanField(required=False)
     duplicateMessage = serializers.CharField(required=False)
-    error = serializers.CharField(required=False)
-    code = serializers.CharField(required=False)
+    error = serializers.CharField(required=False, help_text="forceFallback not sent: channel-tagged, e.g. twilio: …")
+    code = serializers.CharField(required=False, allow_null=True)
+    channel = serializers.CharField(required=False, help_text="forceFallback not sent: the channel that failed")
+
+
+class UniboxReplyInput(serializers.Serializer):
+    threadId = serializers.CharField(required=False, help_text="The thread to reply on (or give messageId).")
+    messageId = serializers.CharField(required=False,
+                                      help_text="Reply on the thread of this message, inbound or outbound.")
+    message = serializers.CharField(required=False, allow_blank=True,
+                                    help_text="Body; {{firstName}} etc. are filled from the lead at send time.")
+    messageType = serializers.ChoiceField(
+        choices=["imessage", "sms", "email"], required=False,
+        help_text="Default: the thread's channel (its line's; SMS for a phone thread without a line). "
+                  "A phone thread takes imessage or sms, an email thread email or imessage.")
+    attachmentUrls = serializers.ListField(child=serializers.URLField(), max_length=2, required=False)
+    attachmentNames = serializers.ListField(child=serializers.CharField(), max_length=2, required=False)
+
+
+class UniboxReplyResponse(SendMessageResponse):
+    threadId = serializers.CharField()
+
+
+class FallbackSmsInput(serializers.Serializer):
+    message = serializers.CharField(required=False, allow_blank=True,
+                                    help_text="SMS text (at most 1,600 characters); placeholders are filled.")
+    recipientPhone = serializers.CharField(required=False, help_text="E.164; required unless leadId has a phone")
+    leadId = serializers.CharField(required=False)
+    recipientName = serializers.CharField(required=False)
+    correlationId = serializers.CharField(required=False)
+    batchId = serializers.CharField(required=False)
+    attachmentUrls = serializers.ListField(child=serializers.URLField(), max_length=2, required=False,
+                                           help_text="Sent as links after the text.")
 
 
 class MessageListResponse(serializers.Serializer):

@@ -20,8 +20,8 @@ from messaging.models import Thread
 from messaging.services.create import SendContext
 from messaging.threads import thread_mark_read
 from messaging.unibox.forms import ReplyForm, ThreadFilterForm
-from messaging.unibox.reply import thread_reply
 from messaging.unibox.presentation import bubble_for, unibox_status_look
+from messaging.unibox.reply import thread_reply
 from messaging.unibox.selectors import thread_get, thread_list, thread_messages, user_sees_many_workspaces
 from tuco.errors import ApiError
 from tuco.logging import get_logger
