@@ -21,7 +21,7 @@ from fallback.models import FallbackConfig
 from leads.models import DncEntry, Lead, LeadList
 from lines.models import Line
 from messaging.attachments.uploads import StoredUpload, upload_create
-from messaging.models import Message
+from messaging.models import Message, Thread
 from tests.factories import LeadFactory, LeadListFactory, LineFactory, MessageFactory, WorkspaceFactory
 from tuco.models import Workspace
 from tuco.services import api_key_create
@@ -44,6 +44,7 @@ class Seeded:
     line: Line
     lead_list: LeadList
     lead: Lead
+    thread: Thread
     dnc: DncEntry
     message: Message
     reply: Message
@@ -61,8 +62,8 @@ class Seeded:
 
     def ids(self) -> set[str]:
         """Every public id of this workspace's rows: none may appear in another workspace's answers."""
-        return {self.workspace.pk, self.line.pk, self.line.device_id, self.lead_list.pk, self.lead.pk, self.dnc.pk,
-                self.message.pk, self.reply.pk, self.webhook.pk, self.event.event_id, self.upload.token}
+        return {self.workspace.pk, self.line.pk, self.line.device_id, self.lead_list.pk, self.lead.pk, self.thread.pk,
+                self.dnc.pk, self.message.pk, self.reply.pk, self.webhook.pk, self.event.event_id, self.upload.token}
 
 
 def seed_workspace(*, name: str, webhook_url: str = "http://127.0.0.1:9/hook", **workspace_fields: Any) -> Seeded:
@@ -75,12 +76,15 @@ def seed_workspace(*, name: str, webhook_url: str = "http://127.0.0.1:9/hook", *
     lead = LeadFactory(workspace=workspace, list=lead_list, first_name=marker, phone=f"+1202777{n:04d}",
                        email=f"lead{n}@{marker}.example.com", custom_fields={"k": [1, None, "x"]})
     dnc = DncEntry.objects.create(workspace=workspace, address=f"+1904777{n:04d}", reason=f"r-{marker}")
-    message = MessageFactory(workspace=workspace, line=line, lead=lead, body=f"Hello {marker}",
+    # The conversation of the message and its reply (what POST /api/unibox/send-reply addresses).
+    thread = Thread.objects.create(workspace=workspace, address=lead.phone, lead=lead, line=line,
+                                   last_message_at=timezone.now(), last_message_preview=f"Reply {marker}")
+    message = MessageFactory(workspace=workspace, thread=thread, line=line, lead=lead, body=f"Hello {marker}",
                              recipient_phone=lead.phone, send_to_address=lead.phone, status="scheduled",
                              scheduled_date=timezone.now() + timedelta(days=30), from_line_phone=line.phone)
-    reply = MessageFactory(workspace=workspace, line=line, lead=lead, body=f"Reply {marker}", direction="inbound",
-                           status="received", recipient_phone=lead.phone, send_to_address=lead.phone,
-                           reply_to=message, from_line_phone=line.phone)
+    reply = MessageFactory(workspace=workspace, thread=thread, line=line, lead=lead, body=f"Reply {marker}",
+                           direction="inbound", status="received", recipient_phone=lead.phone,
+                           send_to_address=lead.phone, reply_to=message, from_line_phone=line.phone)
     webhook = WebhookEndpoint.objects.create(workspace=workspace, url=webhook_url, events=["message.sent"],
                                              name=f"hook {marker}", secret=new_secret())
     now = timezone.now()
@@ -95,9 +99,9 @@ def seed_workspace(*, name: str, webhook_url: str = "http://127.0.0.1:9/hook", *
                                              twilio_auth_token=hashlib.md5(marker.encode()).hexdigest(),
                                              twilio_from_number="+14155550100")
     upload = upload_create(workspace_id=workspace.pk, file_name=f"{marker}.png", content=PNG)
-    return Seeded(workspace=workspace, key=key, line=line, lead_list=lead_list, lead=lead, dnc=dnc, message=message,
-                  reply=reply, webhook=webhook, event=event, delivery=delivery, fallback=fallback, upload=upload,
-                  marker=marker)
+    return Seeded(workspace=workspace, key=key, line=line, lead_list=lead_list, lead=lead, thread=thread, dnc=dnc,
+                  message=message, reply=reply, webhook=webhook, event=event, delivery=delivery, fallback=fallback,
+                  upload=upload, marker=marker)
 
 
 # Columns that legitimately move on a refused request: the caller's own key records when it was used.

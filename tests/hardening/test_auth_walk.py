@@ -48,6 +48,12 @@ def test_public_routes_need_no_key(db: Any) -> None:
     assert {r.pattern for r in _api_routes() if r.is_public} == {"api/schema", "api/docs"}
 
 
+def test_the_walk_includes_every_send_route() -> None:
+    # The walks below find routes by themselves; this pins that the send endpoints are among them.
+    posts = {r.pattern for r in _api_routes() if "POST" in r.methods}
+    assert {"api/messages", "api/unibox/send-reply", "api/fallback-sms"} <= posts
+
+
 def test_every_api_route_refuses_missing_and_bad_keys(seeded_a: Seeded) -> None:
     valid = seeded_a.key
     api_key, revoked = api_key_create(workspace=seeded_a.workspace, name="revoked")

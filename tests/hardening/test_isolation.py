@@ -6,9 +6,9 @@
   the test, so a new endpoint cannot slip in unscoped.
 - Every list/search route (GET without a path parameter) answers B without any of A's
   ids, also when B filters by A's ids.
-- Ids of A inside bodies and query strings (send with A's lead or line, delete A's leads,
-  import into A's list, check A's leads, replay A's event from B's webhook, send A's
-  upload) are refused or ignored, and change nothing.
+- Ids of A inside bodies and query strings (send with A's lead or line, reply on A's thread
+  or message, delete A's leads, import into A's list, check A's leads, replay A's event from
+  B's webhook, send A's upload) are refused or ignored, and change nothing.
 """
 
 from __future__ import annotations
@@ -193,6 +193,16 @@ def test_another_workspaces_ids_in_bodies_and_queries_change_nothing(seeded_a: S
         ("POST", "/api/messages", {"message": "hi", "recipientPhone": "+12025550142",
                                    "attachmentUrls": [a.upload.url]}, 403,
          "Attachment URL does not belong to this organization"),
+        ("POST", "/api/unibox/send-reply", {"message": "hi", "threadId": a.thread.pk}, 404, "Thread not found"),
+        ("POST", "/api/unibox/send-reply", {"message": "hi", "messageId": a.reply.pk}, 404, "Message not found"),
+        ("POST", "/api/unibox/send-reply", {"message": "hi", "messageId": a.message.pk}, 404, "Message not found"),
+        ("POST", "/api/unibox/send-reply", {"message": "hi", "threadId": seeded_b.thread.pk,
+                                            "attachmentUrls": [a.upload.url]}, 403,
+         "Attachment URL does not belong to this organization"),
+        ("POST", "/api/fallback-sms", {"message": "hi", "leadId": a.lead.pk}, 404, "Lead not found or access denied"),
+        ("POST", "/api/fallback-sms", {"message": "hi", "recipientPhone": "+12025550146",
+                                       "attachmentUrls": [a.upload.url]}, 403,
+         "Attachment URL does not belong to this organization"),
         ("POST", "/api/leads", {"listId": a.lead_list.pk, "leads": [{"phone": "+12025550143"}]}, 404, None),
         ("PATCH", f"/api/leads/{seeded_b.lead.pk}", {"listId": a.lead_list.pk}, 404, None),
         ("DELETE", f"/api/dnc?id={a.dnc.pk}", None, 404, None),
@@ -223,6 +233,16 @@ def test_uploads_of_another_workspace_cannot_be_sent(seeded_a: Seeded, seeded_b:
     response = call(client_with(seeded_a.auth), "POST", "/api/messages",
                     {"message": "with file", "recipientPhone": "+12025550144", "attachmentUrls": [seeded_a.upload.url]})
     assert response.status_code == 201, response.content
+
+
+def test_own_threads_can_be_replied_to(seeded_a: Seeded) -> None:
+    # The control for the replies refused above: A reaches its own thread, by id and through its messages.
+    a = client_with(seeded_a.auth)
+    for n, target in enumerate(({"threadId": seeded_a.thread.pk}, {"messageId": seeded_a.reply.pk},
+                                {"messageId": seeded_a.message.pk})):
+        response = call(a, "POST", "/api/unibox/send-reply", {"message": f"own reply {n}", **target})
+        assert response.status_code == 201, response.content
+        assert response.json()["threadId"] == seeded_a.thread.pk
 
 
 @pytest.mark.parametrize("hook", ["status", "inbound"])

@@ -184,6 +184,9 @@ def test_other_content_types_are_415_on_every_json_operation(seeded_a: Seeded, c
 # A body each operation accepts, so a wrong type in one field is the only thing wrong with the request.
 VALID: dict[str, dict[str, Any]] = {
     "messages_send": {"message": "types", "recipientPhone": "+12025550194"},
+    "unibox_send_reply": {"threadId": "{thread_id}", "message": "types"},
+    # To the seeded do-not-contact number: accepted (200, success false) without calling the fallback provider.
+    "fallback_sms_send": {"message": "types", "recipientPhone": "{dnc_phone}"},
     "leads_create": {"leads": [{"phone": "+12025550195"}]},
     "leads_update": {"firstName": "Ann"},
     "lists_create": {"name": "types list"},
@@ -220,7 +223,12 @@ def test_wrong_json_types_are_400_on_every_json_operation(seeded_a: Seeded) -> N
     assert {op for op, *_ in operations} <= set(VALID), "add a valid body for the new operation to VALID"
     wrong = []
     for operation_id, method, path, body_schema in operations:
-        valid = json.loads(json.dumps(VALID[operation_id]).replace("{lead_id}", seeded_a.lead.pk))
+        placeholders = {"{lead_id}": seeded_a.lead.pk, "{thread_id}": seeded_a.thread.pk,
+                        "{dnc_phone}": seeded_a.dnc.address}
+        raw = json.dumps(VALID[operation_id])
+        for placeholder, value in placeholders.items():
+            raw = raw.replace(placeholder, value)
+        valid = json.loads(raw)
         base = call(api, method, path, valid)
         base_code = base.json().get("code") if base.status_code >= 400 else None
         # (The availability checks have no Private API line here: their valid body is a 400 NO_CHECKING_LINE,

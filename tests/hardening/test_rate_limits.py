@@ -19,7 +19,7 @@ import pytest
 import requests
 from django.urls import Resolver404, resolve
 
-from messaging.models import Message
+from messaging.models import Message, Thread
 from tests.factories import LineFactory, WorkspaceFactory
 from tests.hardening.conftest import call, client_with
 from tests.hardening.seed import PNG, db_snapshot, snapshot_diff
@@ -60,6 +60,8 @@ def test_spec_limits_are_the_defaults() -> None:
     assert DEFAULT_LIMITS["availability"] == 200
     assert DEFAULT_LIMITS["replies"] == 120
     assert DEFAULT_LIMITS["uploads"] == 60
+    assert DEFAULT_LIMITS["unibox_reply"] == 30
+    assert DEFAULT_LIMITS["fallback_sms"] == 200
 
 
 @pytest.mark.django_db(transaction=True)
@@ -157,6 +159,8 @@ def _view_class(path: str) -> Any:
     ("/api/messages", "send", ("POST",)),
     ("/api/replies", "replies", ("GET",)),
     ("/api/uploads", "uploads", ("POST",)),
+    ("/api/unibox/send-reply", "unibox_reply", ("POST",)),
+    ("/api/fallback-sms", "fallback_sms", ("POST",)),
     ("/api/check-availability-rr", "availability", ("GET", "POST")),
     ("/api/leads/check-availability", "availability", ("GET", "POST")),
 ])
@@ -210,3 +214,34 @@ def test_uploads_are_limited_and_a_limited_upload_stores_nothing(media: Path) ->
     assert sorted(p.name for p in (media / "uploads" / workspace.pk).iterdir()) == stored
     # Sends are not uploads.
     assert _send(client, 3).status_code == 201
+
+
+@pytest.mark.django_db
+def test_the_31st_unibox_reply_within_a_minute_is_refused_and_writes_nothing() -> None:
+    workspace, key = _workspace()
+    client = client_with({"Authorization": f"Bearer {key}"})
+    thread = Thread.objects.create(workspace=workspace, address="+12025550173")
+
+    def reply(n: int) -> Any:
+        return call(client, "POST", "/api/unibox/send-reply", {"threadId": thread.pk, "message": f"reply {n}"})
+
+    assert [reply(n).status_code for n in range(30)] == [201] * 30
+    before = db_snapshot()
+    _assert_limited(reply(30), max_retry_after=2)  # 30/min refills a token every 2 s
+    assert not snapshot_diff(before, db_snapshot())
+    assert Message.objects.filter(workspace=workspace).count() == 30
+    # Replies have their own bucket: sends still go.
+    assert _send(client, 1).status_code == 201
+
+
+@pytest.mark.django_db
+def test_fallback_sms_is_limited_per_workspace() -> None:
+    workspace, key = _workspace(rate_limits={"fallback_sms": 2})
+    client = client_with({"Authorization": f"Bearer {key}"})
+
+    def text(n: int) -> Any:  # no fallback configured: 200 with success false, no provider call
+        return call(client, "POST", "/api/fallback-sms", {"message": f"sms {n}", "recipientPhone": "+12025550174"})
+
+    assert [text(n).status_code for n in range(2)] == [200, 200]
+    _assert_limited(text(2), max_retry_after=30)
+    assert Message.objects.filter(workspace=workspace).count() == 2
