@@ -159,6 +159,30 @@ def test_reply_is_sent_through_message_create_from_the_thread_line(bob, world_a)
     assert "Thanks, talk soon" in bubble(html, reply.pk) and "◷ Pending" in bubble(html, reply.pk)
 
 
+def test_reply_box_offers_the_thread_channels_its_own_first(bob, world_a) -> None:
+    client = logged_in(bob)
+
+    def offered(thread: Thread) -> list[str]:
+        html = client.get(thread_url(thread)).content.decode()
+        select = html[html.index('name="message_type"'):]
+        select = select[:select.index("</select>")]
+        options = re.findall(r'<option value="(\w+)"', select)
+        assert re.search(rf'<option value="{options[0]}"[^>]*selected', select), select
+        return options
+
+    lineless_phone = Thread.objects.create(workspace=world_a.workspace, address="+12025550165")
+    apple_id = Thread.objects.create(workspace=world_a.workspace, address="buyer@example.com", line=world_a.line)
+    lineless_email = Thread.objects.create(workspace=world_a.workspace, address="ops@example.com")
+    assert offered(world_a.thread) == ["imessage", "sms"]
+    assert offered(lineless_phone) == ["sms", "imessage"]  # an SMS conversation (SMS holds no line)
+    assert offered(apple_id) == ["imessage", "email"]  # an iMessage conversation with an Apple ID
+    assert offered(lineless_email) == ["email", "imessage"]
+    response = client.post(thread_url(lineless_phone), {"message": "by text", "message_type": "sms"})
+    assert response.status_code == 302
+    sent = Message.objects.get(body="by text")
+    assert (sent.thread_id, sent.message_type, sent.line_id) == (lineless_phone.pk, "sms", None)
+
+
 @pytest.mark.parametrize(("form", "error"), [
     ({"message": "   "}, "Message and attachmentUrls cannot both be empty"),
     ({"message": "x", "attachment_urls": "https://a.example/1.png\nhttps://a.example/2.png\nhttps://a.example/3.png"},
