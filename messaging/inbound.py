@@ -75,13 +75,12 @@ def _outgoing_seen(line: Line, data: dict[str, Any]) -> str:
                                                    attempt_id=attempt.pk):
                 return "confirmed"
     # BlueBubbles re-announces changes to rows older than its 1 h cache as new-message.
-    if _message_by_guid(line, guid) is not None:
-        return _outgoing_updated(line, data)
-    return "ignored"
+    known = _message_by_guid(line, guid)
+    return _outgoing_updated(line, data, message=known) if known is not None else "ignored"
 
 
-def _outgoing_updated(line: Line, data: dict[str, Any]) -> str:
-    message = _message_by_guid(line, str(data.get("guid") or ""))
+def _outgoing_updated(line: Line, data: dict[str, Any], *, message: Message | None = None) -> str:
+    message = message or _message_by_guid(line, str(data.get("guid") or ""))
     if message is None:
         return "unknown"
     result = "noop"

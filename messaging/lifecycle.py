@@ -105,7 +105,8 @@ def transition(
         event_type = WEBHOOK_EVENT_FOR_STATUS.get(to)
         if event_type and previous != to:
             _emit_webhook(message, event_type)
-        if to in LEAVES_THE_QUEUE and message.thread_id and message.direction == "outbound":
+        if to in LEAVES_THE_QUEUE and previous not in LEAVES_THE_QUEUE and message.thread_id \
+                and message.direction == "outbound":  # sent → delivered already woke it at sent
             _wake_thread_successor(message, now)
     log.info("message.status_changed", messageId=message_id, lineId=message.line_id, fromStatus=previous,
              toStatus=to, reason=reason, workspaceId=message.workspace_id,
