@@ -39,7 +39,6 @@ from bench.common import (
     BIN,
     LOGS,
     PYTHON,
-    ROOT,
     CpuMeter,
     Proc,
     bench_env,
@@ -71,7 +70,6 @@ DB_NAME = "tuco_bench_pipeline"
 PASSWORD = "sim-password"
 AREA_CODES = ["202", "415", "212", "312", "617", "303", "206", "713", "305", "404", "512", "702"]
 TARGET_PER_SEC = 50
-EXPERIMENT = "; EXPERIMENT: worker with CELERY_DB_REUSE_MAX (bench/settings_db_reuse.py)"
 
 
 @dataclass
@@ -132,10 +130,8 @@ def start_stack(args: argparse.Namespace, exits: ExitStack) -> Stack:
                  procs={"web": web, "beat": beat, "redis": redis_proc}, sims=sims)
 
 
-def start_worker(stack: Stack, pool: str, concurrency: int, *, db_reuse: bool) -> Proc:
+def start_worker(stack: Stack, pool: str, concurrency: int) -> Proc:
     env = stack.env
-    if db_reuse:  # experiment: keep DB connections across tasks (see bench/settings_db_reuse.py)
-        env = {**env, "DJANGO_SETTINGS_MODULE": "bench.settings_db_reuse", "PYTHONPATH": str(ROOT)}
     worker = Proc(f"worker-{pool}-{concurrency}", [str(BIN / "celery"), "-A", "tuco", "worker", "--pool", pool,
                                                    "--concurrency", str(concurrency), "--loglevel", "WARNING",
                                                    "--without-gossip", "--without-mingle"],
@@ -225,7 +221,7 @@ def _ts(value: str) -> float:
 def run_config(stack: Stack, args: argparse.Namespace, pool: str, concurrency: int, index: int) -> dict[str, Any]:
     label = f"{pool}:{concurrency}"
     progress(f"{label}: starting worker")
-    worker = start_worker(stack, pool, concurrency, db_reuse=args.db_reuse)
+    worker = start_worker(stack, pool, concurrency)
     db = connect(stack.database_url, autocommit=True)
     broker = redis.Redis.from_url(stack.redis_url)
     profilers: dict[str, Proc | None] = {}
@@ -310,7 +306,7 @@ def human(result: dict[str, Any]) -> None:
     print(f"pipeline: {c['messages']} messages, {c['lines']} line(s) on {c['lines']} relay simulator(s) "
           f"(send delay {c['sendDelayMs']} ms, deliver after {c['deliverAfterMs']} ms), web gunicorn "
           f"{c['webWorkers']} {c['webClass']} workers, {c['postClients']} POST clients, sweep every "
-          f"{c['sweepInterval']:g}s{EXPERIMENT if c['dbReuseExperiment'] else ''}\n")
+          f"{c['sweepInterval']:g}s\n")
     columns = ("config", "msgPerSec", "elapsedS", "postPhaseS", "latencyP50Ms", "latencyP99Ms", "sent", "statuses")
     print_table([{k: run[k] for k in columns} for run in result["runs"]])
     print("\nwhy messages waited (→ queued events) and CPU seconds by process over each run "
@@ -342,8 +338,6 @@ def main() -> None:
     parser.add_argument("--web-threads", type=int, default=4)
     parser.add_argument("--sweep-interval", type=float, default=10, help="TUCO_SWEEP_INTERVAL_SECONDS")
     parser.add_argument("--timeout", type=float, default=600, help="give up waiting for sends after this long")
-    parser.add_argument("--db-reuse", action="store_true",
-                        help="experiment: worker keeps DB connections across tasks (CELERY_DB_REUSE_MAX)")
     parser.add_argument("--profile", action="store_true", help="py-spy web and worker (pip install py-spy)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -361,7 +355,7 @@ def main() -> None:
               "setup": {"messages": args.messages, "lines": args.lines, "sendDelayMs": args.send_delay_ms,
                         "deliverAfterMs": args.deliver_after_ms, "webWorkers": args.web_workers,
                         "webClass": args.web_class, "postClients": args.post_clients,
-                        "sweepInterval": args.sweep_interval, "dbReuseExperiment": args.db_reuse},
+                        "sweepInterval": args.sweep_interval},
               "runs": runs, "best": best, "target": TARGET_PER_SEC}
     emit(result, as_json=args.json, human=human)
 
