@@ -1,6 +1,6 @@
 """End-to-end send throughput: POST N messages, wait until every one is `sent` through the relay simulator.
 
-    .venv/bin/python bench/pipeline.py [--messages 1000] [--lines 8] [--configs threads:4,prefork:2] [--json]
+    .venv/bin/python bench/pipeline.py [--messages 1000] [--lines 8] [--configs threads:8,prefork:2] [--json]
 
 A real stack, as in production and the end-to-end tests: its own database (tuco_bench_pipeline) and
 redis-server, gunicorn (web), celery worker, celery beat and one relay simulator process per line
@@ -328,7 +328,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=1000)
     parser.add_argument("--lines", type=int, default=8, help="lines, one relay simulator (device) each")
-    parser.add_argument("--configs", default="threads:4",
+    parser.add_argument("--configs", default="threads:8",
                         help="comma-separated worker pool:concurrency pairs, e.g. threads:8,prefork:2")
     parser.add_argument("--post-clients", type=int, default=8)
     parser.add_argument("--send-delay-ms", type=int, default=2)
