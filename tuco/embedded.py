@@ -107,16 +107,19 @@ def up() -> dict[str, str]:
     return {"DATABASE_URL": database_url(pg), "REDIS_URL": ensure_redis()}
 
 
-def down() -> None:
-    import pgserver  # noqa: F401  (makes the bundled binaries importable)
-    from pgserver.utils import POSTGRES_BIN_PATH
+def pg_ctl_path() -> Path:
+    """The pg_ctl bundled with pgserver (0.1.4, pinned, keeps its bin path in pgserver._commands)."""
+    from pgserver._commands import POSTGRES_BIN_PATH
 
+    return Path(POSTGRES_BIN_PATH) / "pg_ctl"
+
+
+def down() -> None:
     if (_pg_dir() / "postmaster.pid").exists():
         user_args: list[str] = []
         if os.geteuid() == 0:
             user_args = ["runuser", "-u", "pgserver", "--"]
-        subprocess.run([*user_args, str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(_pg_dir()), "-w", "stop"],
-                       check=False)
+        subprocess.run([*user_args, str(pg_ctl_path()), "-D", str(_pg_dir()), "-w", "stop"], check=False)
     pidfile = _redis_dir() / "redis.pid"
     if pidfile.exists():
         with contextlib.suppress(ProcessLookupError, ValueError):
