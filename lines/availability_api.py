@@ -21,6 +21,7 @@ from lines import availability_schemas as schemas
 from lines.availability import Check, Outcome, checking_lines, first_available
 from tuco.addresses import InvalidAddress, normalize_email, normalize_phone
 from tuco.auth import workspace_of
+from tuco.body_fields import optional_string
 from tuco.errors import ApiError, BadRequest, NotFound
 from tuco.ids import is_object_id
 from tuco.models import Workspace
@@ -98,16 +99,6 @@ def _single(address: str) -> list[str]:
         raise BadRequest(f"{address!r} is not a valid phone number (E.164) or email", code="INVALID_ADDRESS")
 
 
-def _optional_string(data: dict[str, Any], key: str) -> str:
-    """A field that may be absent or null, else must be a string (a wrong type is a 400, never ignored)."""
-    value = data.get(key)
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise BadRequest(f"{key} must be a string", code="VALIDATION_ERROR")
-    return value.strip()
-
-
 def _no_addresses() -> BadRequest:
     return BadRequest(NO_ADDRESSES, code="NO_ADDRESSES", available=False, reason=NO_ADDRESSES)
 
@@ -134,7 +125,7 @@ class CheckAvailabilityRoundRobinApi(RateLimitedMixin, APIView):
         if not isinstance(request.data, dict):
             raise BadRequest("Request body must be a JSON object", code="INVALID_BODY")
         data = request.data
-        address = _optional_string(data, "address")
+        address = optional_string(data, "address")
         addresses = _normalized(data.get("phones"), "phones") + _normalized(data.get("emails"), "emails")
         if address:
             addresses = _single(address) + addresses
@@ -198,7 +189,7 @@ class LeadCheckAvailabilityApi(RateLimitedMixin, APIView):
             raise BadRequest("Request body must be a JSON object", code="INVALID_BODY")
         data, workspace = request.data, workspace_of(request)
         # Every field is type-checked before any of them is used, whichever mode the body selects.
-        address, list_id = _optional_string(data, "address"), _optional_string(data, "listId")
+        address, list_id = optional_string(data, "address"), optional_string(data, "listId")
         lead_ids = data.get("leadIds")
         if lead_ids is not None and (not isinstance(lead_ids, list) or not lead_ids
                                      or not all(isinstance(i, str) for i in lead_ids)):

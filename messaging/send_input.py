@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tuco.addresses import InvalidAddress, normalize_email, normalize_phone
+from tuco.body_fields import optional_string
 from tuco.errors import BadRequest
 from tuco.timefmt import parse_iso
 
@@ -74,15 +75,7 @@ def _bad(error: str, code: str | None = None) -> BadRequest:
 
 
 def _string(data: dict[str, Any], key: str, *, max_length: int = MAX_SHORT_TEXT) -> str:
-    value = data.get(key)
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise _bad(f"{key} must be a string", "VALIDATION_ERROR")
-    value = value.strip()
-    if len(value) > max_length:
-        raise _bad(f"{key} must be at most {max_length} characters", "VALIDATION_ERROR")
-    return value
+    return optional_string(data, key, max_length=max_length)
 
 
 def _boolean(data: dict[str, Any], key: str) -> bool | None:

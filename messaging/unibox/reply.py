@@ -18,6 +18,7 @@ from messaging.selectors import MESSAGE_NOT_FOUND
 from messaging.send_input import SendRequest, parse_send_request
 from messaging.services.create import CreateResult, SendContext, message_create
 from tuco.addresses import is_email
+from tuco.body_fields import optional_string
 from tuco.errors import BadRequest, NotFound
 from tuco.ids import is_object_id
 from tuco.models import Workspace
@@ -87,15 +88,6 @@ def thread_reply(*, thread: Thread, reply: Mapping[str, Any], context: SendConte
     return message_create(workspace=thread.workspace, request=thread_reply_request(thread, reply), context=context)
 
 
-def _id_field(data: Mapping[str, Any], key: str) -> str:
-    value = data.get(key)
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise BadRequest(f"{key} must be a string", code="VALIDATION_ERROR")
-    return value.strip()
-
-
 def reply_thread_get(*, workspace: Workspace, data: Any) -> Thread:
     """The thread a reply request names, by threadId or by messageId (the thread of that message).
 
@@ -103,7 +95,7 @@ def reply_thread_get(*, workspace: Workspace, data: Any) -> Thread:
     """
     if not isinstance(data, Mapping):
         raise BadRequest("Request body must be a JSON object", code="INVALID_BODY")
-    thread_id, message_id = _id_field(data, "threadId"), _id_field(data, "messageId")
+    thread_id, message_id = optional_string(data, "threadId"), optional_string(data, "messageId")
     if not thread_id and not message_id:
         raise BadRequest(REPLY_TARGET_REQUIRED, code="VALIDATION_ERROR")
     if thread_id and message_id:
