@@ -1,4 +1,5 @@
-"""Inbound relay webhooks: POST /hooks/bluebubbles/<lineId>?secret=<per-line secret>.
+"""Inbound line webhooks: POST /hooks/bluebubbles/<lineId> (relay events) and POST /hooks/email/<lineId>
+(email replies), each authenticated by the line's secret in the URL (?secret=…).
 
 BlueBubbles signs nothing, so the per-line secret in the URL authenticates
 the call. Every recognised or unknown event answers 200 quickly (the relay
@@ -10,12 +11,14 @@ from __future__ import annotations
 import hmac
 import json
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from lines.models import Line
 from tuco.ids import is_object_id
+from tuco.limits import body_limit_for
 from tuco.logging import get_logger
 
 log = get_logger(__name__)
@@ -40,4 +43,45 @@ def bluebubbles_webhook(request: HttpRequest, line_id: str) -> JsonResponse:
     event_type = str(payload.get("type") or "")
     result = relay_event_received(line=line, event_type=event_type, data=payload.get("data") or {})
     log.info("relay.webhook", lineId=line.pk, type=event_type, result=result, workspaceId=line.workspace_id)
+    return JsonResponse({"ok": True, "result": result})
+
+
+def _raw_email(request: HttpRequest) -> bytes:
+    """The raw message: the body itself (message/rfc822 and the like), or the form field SendGrid's
+    raw Inbound Parse (`email`) or Mailgun's MIME route (`body-mime`) puts it in."""
+    if (request.content_type or "").startswith(("multipart/", "application/x-www-form-urlencoded")):
+        return (request.POST.get("email") or request.POST.get("body-mime") or "").encode()
+    limit = body_limit_for(request.path) or 0
+    raw = request.read(limit + 1)  # streamed: request.body would apply the 1 MB API limit
+    if len(raw) > limit:
+        raise RequestDataTooBig("inbound email over TUCO_INBOUND_EMAIL_MAX_BYTES")
+    return raw
+
+
+@csrf_exempt
+@require_POST
+def email_inbound_webhook(request: HttpRequest, line_id: str) -> JsonResponse:
+    """POST /hooks/email/<lineId>?secret=<per-line secret>: a reply to an email line, as raw RFC 822.
+
+    Stored on the sender's thread like any reply (linked to the email it answers by In-Reply-To /
+    References, message.reply webhook, STOP → do-not-contact); a repeat of the same Message-ID is
+    stored once.
+    """
+    line = Line.objects.select_related("workspace").filter(pk=line_id, channel_type=Line.Channel.EMAIL).first() \
+        if is_object_id(line_id) else None
+    secret = request.GET.get("secret", "")
+    if line is None or not hmac.compare_digest(line.webhook_secret.encode(), secret.encode()):
+        return JsonResponse({"error": "Not found"}, status=404)
+    from lines.email_inbound import NotAnEmail, parse_inbound_email
+    from messaging.inbound import inbound_store
+
+    try:
+        mail = parse_inbound_email(_raw_email(request))
+    except NotAnEmail as exc:
+        return JsonResponse({"error": f"Not an email: {exc}", "code": "INVALID_EMAIL_MESSAGE"}, status=400)
+    result = inbound_store(workspace_id=line.workspace_id, line=line, raw_address=mail.sender, text=mail.text,
+                           external_id=mail.message_id, message_type="email", received_at=mail.received_at,
+                           attachment_names=mail.attachment_names, answers=mail.answers)
+    log.info("email.inbound", lineId=line.pk, result=result, workspaceId=line.workspace_id,
+             answered=bool(mail.answers))
     return JsonResponse({"ok": True, "result": result})

@@ -7,6 +7,7 @@ to every line registered on it, and BlueBubbles may repeat events.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -171,22 +172,36 @@ def _inbound_message(line: Line, data: dict[str, Any]) -> str:
                          received_at=_ms(data.get("dateCreated")), attachment_names=attachments)
 
 
+def _answered_email(workspace_id: str, answers: Sequence[str]) -> Message | None:
+    """Our outbound email an email reply names in In-Reply-To/References (nearest first)."""
+    if not answers:
+        return None
+    found = {m.email_message_id: m for m in Message.objects.filter(
+        workspace_id=workspace_id, direction=Direction.OUTBOUND, email_message_id__in=list(answers))}
+    return next((found[a] for a in answers if a in found), None)
+
+
 def inbound_store(*, workspace_id: str, line: Line | None, raw_address: str, text: str, external_id: str,
                   message_type: str, received_at: datetime | None = None,
-                  attachment_names: list[str] | None = None) -> str:
-    """A recipient wrote to us (iMessage via a relay, SMS via Twilio): store it once on their thread,
-    link it to the lead and the last outbound message, fire message.reply, honour opt-outs."""
+                  attachment_names: list[str] | None = None, answers: Sequence[str] = ()) -> str:
+    """A recipient wrote to us (iMessage via a relay, SMS via Twilio, email): store it once on their
+    thread, link it to the lead and the message it answers (an email's In-Reply-To/References, else
+    the thread's last outbound message), fire message.reply, honour opt-outs."""
     try:
         address = normalize_address(raw_address, default_region="US")
     except InvalidAddress:
         address = raw_address.strip().lower()
     received_at = received_at or timezone.now()
-    thread_id, lead_id = _thread_for_inbound(workspace_id, address)
+    answered = _answered_email(workspace_id, answers)
+    if answered is not None and answered.thread_id:
+        thread_id, lead_id = answered.thread_id, answered.lead_id  # even from another address of theirs
+    else:
+        thread_id, lead_id = _thread_for_inbound(workspace_id, address)
     thread = thread_touch(workspace_id=workspace_id, address=thread_address(thread_id, address),
                           lead_id=lead_id, line_id=line.pk if line else None, preview=text,
                           direction=Direction.INBOUND, at=received_at, unread_increment=0)
-    parent = (Message.objects.filter(thread_id=thread.id, direction=Direction.OUTBOUND)
-              .exclude(status__in=(Status.CANCELLED,)).order_by("-created_at").first())
+    parent = answered or (Message.objects.filter(thread_id=thread.id, direction=Direction.OUTBOUND)
+                          .exclude(status__in=(Status.CANCELLED,)).order_by("-created_at").first())
     if line is None and parent is not None:
         line = parent.line
     message = Message(

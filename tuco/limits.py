@@ -28,6 +28,13 @@ from tuco.logging import get_logger
 log = get_logger(__name__)
 
 GUARDED_PREFIXES = ("/api/", "/hooks/")
+INBOUND_EMAIL_PREFIX = "/hooks/email/"  # raw emails with attachments: their own, larger limit
+
+
+def body_limit_for(path: str) -> int | None:
+    if path.startswith(INBOUND_EMAIL_PREFIX):
+        return int(settings.TUCO_INBOUND_EMAIL_MAX_BYTES)
+    return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
 
 
 def _declared_length(request: HttpRequest) -> int:
@@ -42,7 +49,7 @@ class BodyLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        limit = body_limit_for(request.path)
         if (limit is not None and request.path.startswith(GUARDED_PREFIXES)
                 and not (request.content_type or "").startswith("multipart/")
                 and _declared_length(request) > limit):

@@ -124,6 +124,8 @@ WHITENOISE_USE_FINDERS = True  # admin assets work without a collectstatic step 
 
 # Request bodies: JSON API bodies are small; uploads have their own 25 MB cap.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("TUCO_MAX_BODY_BYTES", default=1024 * 1024)
+# A raw email with its attachments, POSTed to /hooks/email/<lineId> by the inbound-mail service.
+TUCO_INBOUND_EMAIL_MAX_BYTES = env.int("TUCO_INBOUND_EMAIL_MAX_BYTES", default=25 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # --- API ---------------------------------------------------------------------

@@ -20,6 +20,7 @@ _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 # Plain Django function views cannot be introspected for their methods (require_POST hides them): list them here.
 FUNCTION_VIEW_METHODS: dict[str, tuple[str, ...]] = {
     "lines.hooks.bluebubbles_webhook": ("POST",),
+    "lines.hooks.email_inbound_webhook": ("POST",),
     "fallback.hooks.twilio_status": ("POST",),
     "fallback.hooks.twilio_inbound": ("POST",),
 }

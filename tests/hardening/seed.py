@@ -42,6 +42,7 @@ class Seeded:
     workspace: Workspace
     key: str
     line: Line
+    email_line: Line
     lead_list: LeadList
     lead: Lead
     thread: Thread
@@ -62,7 +63,8 @@ class Seeded:
 
     def ids(self) -> set[str]:
         """Every public id of this workspace's rows: none may appear in another workspace's answers."""
-        return {self.workspace.pk, self.line.pk, self.line.device_id, self.lead_list.pk, self.lead.pk, self.thread.pk,
+        return {self.workspace.pk, self.line.pk, self.email_line.pk, self.line.device_id, self.lead_list.pk,
+                self.lead.pk, self.thread.pk,
                 self.dnc.pk, self.message.pk, self.reply.pk, self.webhook.pk, self.event.event_id, self.upload.token}
 
 
@@ -72,6 +74,8 @@ def seed_workspace(*, name: str, webhook_url: str = "http://127.0.0.1:9/hook", *
     workspace = WorkspaceFactory(name=f"{name} {marker}", **workspace_fields)
     _, key = api_key_create(workspace=workspace)
     line = LineFactory(workspace=workspace, phone=f"+1415777{n:04d}", email=f"line{n}@{marker}.example.com")
+    email_line = LineFactory(workspace=workspace, device=None, channel_type="email", phone="",
+                             email=f"mail{n}@{marker}.example.com", smtp_host="smtp.example.com")
     lead_list = LeadListFactory(workspace=workspace, name=f"List {marker}")
     lead = LeadFactory(workspace=workspace, list=lead_list, first_name=marker, phone=f"+1202777{n:04d}",
                        email=f"lead{n}@{marker}.example.com", custom_fields={"k": [1, None, "x"]})
@@ -99,7 +103,8 @@ def seed_workspace(*, name: str, webhook_url: str = "http://127.0.0.1:9/hook", *
                                              twilio_auth_token=hashlib.md5(marker.encode()).hexdigest(),
                                              twilio_from_number="+14155550100")
     upload = upload_create(workspace_id=workspace.pk, file_name=f"{marker}.png", content=PNG)
-    return Seeded(workspace=workspace, key=key, line=line, lead_list=lead_list, lead=lead, thread=thread, dnc=dnc,
+    return Seeded(workspace=workspace, key=key, line=line, email_line=email_line, lead_list=lead_list, lead=lead,
+                  thread=thread, dnc=dnc,
                   message=message, reply=reply, webhook=webhook, event=event, delivery=delivery, fallback=fallback,
                   upload=upload, marker=marker)
 

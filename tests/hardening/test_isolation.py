@@ -21,6 +21,7 @@ from urllib.parse import urlencode
 import pytest
 from twilio.request_validator import RequestValidator
 
+from lines.models import Line
 from messaging.models import Message
 from tests.hardening.conftest import call, client_with
 from tests.hardening.routes import Route, routes
@@ -47,18 +48,28 @@ WRITE_BODIES: dict[tuple[str, str], Any] = {
     ("api/leads/<leadref:lead_id>", "PATCH"): {"firstName": "pwned", "notes": "pwned"},
     ("api/webhooks/<str:webhook_id>", "PATCH"): {"name": "pwned", "isActive": False, "url": "https://pwned.example"},
     ("hooks/bluebubbles/<str:line_id>", "POST"): _relay_event("pwned"),
+    ("hooks/email/<str:line_id>", "POST"): ("From: pwned@example.com\r\nMessage-ID: <pwned@example.com>\r\n"
+                                            "Subject: Re: hi\r\n\r\npwned\r\n"),
 }
 
 
+def _hook_line(seeded: Seeded, route: Route) -> Line:
+    """The line a /hooks/ route is called for: its email line on the email hook, else its phone line."""
+    return seeded.email_line if route.pattern.startswith("hooks/email/") else seeded.line
+
+
 def _values(seeded: Seeded, route: Route) -> dict[str, str]:
-    return {name: ID_VALUES[name](seeded) for name in route.params}
+    values = {name: ID_VALUES[name](seeded) for name in route.params}
+    if "line_id" in values:
+        values["line_id"] = _hook_line(seeded, route).pk
+    return values
 
 
 def _request(seeded_as: Seeded, route: Route, method: str, values: dict[str, str]) -> Any:
     """Call `route` with `values` in the path, as the workspace `seeded_as` (its API key; its line secret on hooks)."""
     path = route.path(**values)
-    if route.pattern.startswith("hooks/bluebubbles/"):
-        path += "?" + urlencode({"secret": seeded_as.line.webhook_secret})
+    if route.pattern.startswith("hooks/"):
+        path += "?" + urlencode({"secret": _hook_line(seeded_as, route).webhook_secret})
     body = WRITE_BODIES.get((route.pattern, method))
     return call(client_with(seeded_as.auth), method, path, body)
 
@@ -77,7 +88,7 @@ def test_every_route_with_an_id_is_covered() -> None:
     patterns = {r.pattern for r in _id_routes()}
     assert {"api/messages/<str:message_id>", "api/leads/<leadref:lead_id>", "api/dnc/<str:entry_id>",
             "api/webhooks/<str:webhook_id>/events/<str:event_id>/replay",
-            "hooks/bluebubbles/<str:line_id>"} <= patterns
+            "hooks/bluebubbles/<str:line_id>", "hooks/email/<str:line_id>"} <= patterns
 
 
 def test_another_workspaces_ids_are_404_on_every_method_and_change_nothing(seeded_a: Seeded,

@@ -61,5 +61,12 @@ class Command(JsonCommand):
             from lines.relay.registration import relay_webhook_register
 
             webhook = relay_webhook_register(line=line)
+        if line.channel_type == Line.Channel.EMAIL:
+            from lines.email_inbound import inbound_email_url
+
+            url = inbound_email_url(line)
+            self.emit(options, {"id": line.pk, "deviceId": None, "inboundEmailUrl": url},
+                      f"Added email line {line} ({line.pk}); point its inbound mail (raw MIME) at {url}")
+            return
         self.emit(options, {"id": line.pk, "deviceId": line.device_id, "webhookRegistered": webhook},
                   f"Added line {line} ({line.pk}) on device {line.device_id}; webhook registered: {webhook}")
