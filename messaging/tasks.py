@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from tuco.task_policies import RETRY_ON_LOST_DATABASE
 
-@shared_task(acks_late=True, ignore_result=True)
+
+@shared_task(acks_late=True, ignore_result=True, **RETRY_ON_LOST_DATABASE)
 def dispatch_message(message_id: str) -> None:
     from messaging.sending import send_message
 
     send_message(message_id)
 
 
-@shared_task(acks_late=True, ignore_result=True)
+@shared_task(acks_late=True, ignore_result=True, **RETRY_ON_LOST_DATABASE)
 def verify_send(message_id: str, attempt_id: int) -> None:
     from django.utils import timezone
 
@@ -58,7 +60,7 @@ def check_lines_health() -> dict[str, int]:
     return lines_health_check()
 
 
-@shared_task(acks_late=True, ignore_result=True)
+@shared_task(acks_late=True, ignore_result=True, **RETRY_ON_LOST_DATABASE)
 def dispatch_fallback(message_id: str, reason: str) -> None:
     from fallback.services import fallback_dispatch
 

@@ -30,10 +30,10 @@ else:
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
 # Off by default (Django's default): the check is a `SELECT 1` round trip at the start of every
 # request and task, about 8 % of POST /api/messages throughput (docs/performance.md). Without it a
-# connection broken by a database restart fails one request or task per process; Django then sees
-# the error and replaces the connection (close_old_connections at request end, and before each
-# task in tuco.celery). A failed POST wrote nothing and is safe to retry with its Idempotency-Key;
-# a failed task leaves its row due for the beat sweep.
+# connection dropped by a database restart fails the one request or task that finds it; Django then
+# sees the error and replaces the connection (close_old_connections at request end, and before each
+# task in tuco.celery). A failed POST wrote nothing and is safe to retry with its Idempotency-Key; a
+# failed task is retried (tuco.task_policies). tests/e2e/test_database_loss.py shows both.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DB_CONN_HEALTH_CHECKS", default=False)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from tuco.task_policies import RETRY_ON_LOST_DATABASE
 
-@shared_task(name="tuco.webhooks.tasks.deliver_webhook_event", acks_late=True, ignore_result=True)
+
+@shared_task(name="tuco.webhooks.tasks.deliver_webhook_event", acks_late=True, ignore_result=True,
+             **RETRY_ON_LOST_DATABASE)
 def deliver_webhook_event(event_pk: int) -> str:
     """One try of one outbox event (a no-op unless the claim succeeds, so duplicates are harmless)."""
     from tuco.webhooks.delivery import deliver_event
