@@ -330,6 +330,8 @@ def main() -> None:
     parser.add_argument("--keep-db", action="store_true", help="leave the database for inspection")
     parser.add_argument("--client", choices=["wrk", "python"], default=None,
                         help="load generator (default: wrk when it is on PATH, else bench/loadgen.py)")
+    parser.add_argument("--log-level", default="WARNING",
+                        help="TUCO_LOG_LEVEL of the web processes (production default: INFO)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     args.client = args.client or ("wrk" if shutil.which("wrk") else "python")
@@ -347,7 +349,7 @@ def main() -> None:
         redis_proc, redis_url = start_redis(LOG_DIR)
         stack.callback(redis_proc.stop)
         redis_client = redis.Redis.from_url(redis_url)
-        env = bench_env(database_url, redis_url)
+        env = bench_env(database_url, redis_url, TUCO_LOG_LEVEL=args.log_level)
         progress(f"migrating {DB_NAME}")
         migrate(env)
         workspace = manage(env, "create_workspace", "bench-api")
@@ -367,7 +369,7 @@ def main() -> None:
     result = {"benchmark": "api_throughput", "machine": info,
               "config": {"workers": args.workers, "gthreadThreads": args.threads, "connections": args.connections,
                          "duration": args.duration, "wrkThreads": args.wrk_threads,
-                         "client": args.client},
+                         "client": args.client, "logLevel": args.log_level},
               "runs": runs, "best": best, "queries": queries, "targets": TARGETS}
     emit(result, as_json=args.json, human=human)
 
