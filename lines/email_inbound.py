@@ -47,6 +47,7 @@ class InboundEmail:
     message_id: str  # the Message-ID header, or a digest of the raw bytes when it has none
     answers: list[str] = field(default_factory=list)  # In-Reply-To then References, nearest first
     text: str = ""
+    subject: str = ""
     attachment_names: list[str] = field(default_factory=list)
     received_at: datetime | None = None
 
@@ -106,5 +107,7 @@ def parse_inbound_email(raw: bytes) -> InboundEmail:
     except (TypeError, ValueError):
         received_at = None
     names = [str(part.get_filename()) for part in mail.iter_attachments() if part.get_filename()]
+    subject = " ".join(str(mail.get("Subject") or "").split())[:200]
     return InboundEmail(sender=senders[0].strip().lower(), message_id=message_id, answers=answers,
-                        text=reply_text(_body_text(mail)), attachment_names=names, received_at=received_at)
+                        text=reply_text(_body_text(mail)), subject=subject, attachment_names=names,
+                        received_at=received_at)

@@ -81,7 +81,7 @@ def email_inbound_webhook(request: HttpRequest, line_id: str) -> JsonResponse:
         return JsonResponse({"error": f"Not an email: {exc}", "code": "INVALID_EMAIL_MESSAGE"}, status=400)
     result = inbound_store(workspace_id=line.workspace_id, line=line, raw_address=mail.sender, text=mail.text,
                            external_id=mail.message_id, message_type="email", received_at=mail.received_at,
-                           attachment_names=mail.attachment_names, answers=mail.answers)
+                           attachment_names=mail.attachment_names, answers=mail.answers, subject=mail.subject)
     log.info("email.inbound", lineId=line.pk, result=result, workspaceId=line.workspace_id,
              answered=bool(mail.answers))
     return JsonResponse({"ok": True, "result": result})

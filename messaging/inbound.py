@@ -183,7 +183,7 @@ def _answered_email(workspace_id: str, answers: Sequence[str]) -> Message | None
 
 def inbound_store(*, workspace_id: str, line: Line | None, raw_address: str, text: str, external_id: str,
                   message_type: str, received_at: datetime | None = None,
-                  attachment_names: list[str] | None = None, answers: Sequence[str] = ()) -> str:
+                  attachment_names: list[str] | None = None, answers: Sequence[str] = (), subject: str = "") -> str:
     """A recipient wrote to us (iMessage via a relay, SMS via Twilio, email): store it once on their
     thread, link it to the lead and the message it answers (an email's In-Reply-To/References, else
     the thread's last outbound message), fire message.reply, honour opt-outs."""
@@ -211,7 +211,7 @@ def inbound_store(*, workspace_id: str, line: Line | None, raw_address: str, tex
         send_to_address=address, from_line_phone=line.phone if line else "",
         from_line_email=line.email if line else "",
         correlation_id=parent.correlation_id if parent else "", reply_to=parent,
-        attachment_names=attachment_names or [],
+        attachment_names=attachment_names or [], subject=subject,
     )
     with transaction.atomic():
         if not insert_or_nothing(message):

@@ -118,6 +118,8 @@ class UniboxReplyInput(serializers.Serializer):
                   "A phone thread takes imessage or sms, an email thread email or imessage.")
     attachmentUrls = serializers.ListField(child=serializers.URLField(), max_length=2, required=False)
     attachmentNames = serializers.ListField(child=serializers.CharField(), max_length=2, required=False)
+    subject = serializers.CharField(required=False, help_text="Email replies only. Default: \"Re: <subject>\" "
+                                                              "of the thread's latest email, else the line's default.")
 
 
 class UniboxReplyResponse(SendMessageResponse):

@@ -65,9 +65,11 @@ def thread_reply_request(thread: Thread, reply: Mapping[str, Any]) -> SendReques
     if message_type is None:
         message_type = reply_default_message_type(thread)
     body: dict[str, Any] = {"message": reply.get("message"), "messageType": message_type}
-    for key in ("attachmentUrls", "attachmentNames"):
+    for key in ("attachmentUrls", "attachmentNames", "subject"):
         if reply.get(key) is not None:
             body[key] = reply[key]
+    if message_type == "email" and reply.get("subject") is None:
+        body["subject"] = reply_subject(thread)
     body["recipientEmail" if is_email(thread.address) else "recipientPhone"] = thread.address
     if thread.lead_id:
         body["leadId"] = thread.lead_id
@@ -81,6 +83,15 @@ def thread_reply_request(thread: Thread, reply: Mapping[str, Any]) -> SendReques
         raise BadRequest(f"messageType {send.message_type} is not possible on this thread "
                          f"({thread.address}): use {' or '.join(allowed)}", code="VALIDATION_ERROR")
     return send
+
+
+def reply_subject(thread: Thread) -> str | None:
+    """"Re: <subject>" of the conversation's latest email, so the reply threads in their mail client."""
+    latest = (Message.objects.filter(thread=thread, message_type="email").exclude(subject="")
+              .order_by("-created_at").values_list("subject", flat=True).first())
+    if not latest:
+        return None
+    return latest if latest.lower().startswith("re:") else f"Re: {latest}"[:200]
 
 
 def thread_reply(*, thread: Thread, reply: Mapping[str, Any], context: SendContext) -> CreateResult:

@@ -145,3 +145,18 @@ def test_add_line_prints_the_inbound_email_url(workspace) -> None:
                  "--smtp-host", "smtp.acme.test", "--json", stdout=out)
     result = json.loads(out.getvalue().strip().splitlines()[-1])
     assert "/hooks/email/" + result["id"] + "?secret=" in result["inboundEmailUrl"]
+
+
+def test_a_unibox_reply_to_an_email_keeps_the_subject(api, email_line, sent_email) -> None:
+    _post(email_line, _mail(text="Tuesday works."))
+    inbound = Message.objects.get(direction="inbound")
+    assert inbound.subject == "Re: Quick question"
+    response = api.post("/api/unibox/send-reply", {"messageId": inbound.pk, "message": "Great, 10am?"},
+                        format="json")
+    assert response.status_code == 201, response.content
+    reply = Message.objects.get(pk=response.json()["message"]["_id"])
+    assert reply.message_type == "email" and reply.thread_id == sent_email.thread_id
+    assert reply.subject == "Re: Quick question"  # not "Re: Re: …"
+    own = api.post("/api/unibox/send-reply", {"threadId": sent_email.thread_id, "message": "Also Wednesday?",
+                                              "subject": "Another day"}, format="json")
+    assert Message.objects.get(pk=own.json()["message"]["_id"]).subject == "Another day"
