@@ -12,19 +12,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from leads import schemas
+from leads.csv_import import csv_import
 from leads.dnc import DNC_NOT_FOUND, dnc_entry_add, dnc_remove, parse_dnc_input
-from leads.importing import (
-    MAX_CSV_BYTES,
-    CreateResult,
-    csv_import,
-    existing_summary,
-    leads_create,
-    parse_create_payload,
-    parse_list_ref,
-    parse_source,
-    phone_region,
-)
+from leads.importing import CreateResult, leads_create, parse_create_payload, parse_list_ref
+from leads.lead_fields import MAX_CSV_BYTES, parse_source, phone_region
 from leads.models import DncEntry
+from leads.saving import existing_summary
 from leads.selectors import (
     dnc_document,
     dnc_search,

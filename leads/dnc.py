@@ -59,7 +59,7 @@ def dnc_remove(*, workspace: Workspace, entry_id: str) -> None:
 
 def parse_dnc_input(data: Any) -> tuple[str, str]:
     """POST /api/dnc body → (normalized address, reason). Phones without +country default to the US."""
-    from leads.importing import clean_text, phone_region
+    from leads.lead_fields import clean_text, phone_region
 
     if not isinstance(data, dict):
         raise BadRequest("Request body must be a JSON object", code="INVALID_BODY")

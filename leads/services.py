@@ -1,6 +1,6 @@
 """Write paths for leads and lists: the send path's lead resolution, and the leads API's update/delete/lists.
 
-Bulk create and CSV import live in leads/importing.py (one path for both).
+Bulk create and CSV import live in leads/importing.py and leads/csv_import.py (one saving path, leads/saving.py).
 """
 
 from __future__ import annotations
@@ -152,7 +152,7 @@ class LeadPatch:
 
 def parse_lead_patch(data: Any) -> LeadPatch:
     """PATCH /api/leads/{id}: validate everything before touching the row (JSON Merge Patch semantics)."""
-    from leads.importing import (
+    from leads.lead_fields import (
         EMAIL_FIELDS,
         LEAD_INPUT_FIELDS,
         PHONE_FIELDS,
@@ -199,7 +199,7 @@ def parse_lead_patch(data: Any) -> LeadPatch:
         if raw is None:
             patch.clear_custom_fields = True
         else:
-            from leads.importing import check_custom_fields
+            from leads.lead_fields import check_custom_fields
 
             patch.custom_fields = check_custom_fields(raw, "customFields")
     return patch
@@ -296,7 +296,7 @@ def lead_list_create(*, workspace: Workspace, name: str, description: str) -> Le
 
 
 def parse_list_input(data: Any) -> tuple[str, str]:
-    from leads.importing import clean_text
+    from leads.lead_fields import clean_text
 
     if not isinstance(data, dict):
         raise BadRequest("Request body must be a JSON object", code="INVALID_BODY")

@@ -73,7 +73,7 @@ def test_overlapping_bulk_imports_in_reverse_order() -> None:
 
 
 def test_concurrent_csv_imports_of_one_file() -> None:
-    from leads.importing import csv_import
+    from leads.csv_import import csv_import
 
     workspace = WorkspaceFactory()
     content = ("phone,email\n" + "".join(f"+1202555{i:04d},c{i}@example.com\n" for i in range(50))).encode()

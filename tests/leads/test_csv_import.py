@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from leads.importing import header_field
+from leads.csv_import import header_field
 from leads.models import Lead, LeadList
 from tests.factories import LeadFactory, LeadListFactory, WorkspaceFactory
 
@@ -185,7 +185,7 @@ def test_any_single_file_field_name_is_accepted(api) -> None:
 
 
 def test_service_reads_a_plain_binary_file(workspace) -> None:
-    from leads.importing import csv_import
+    from leads.csv_import import csv_import
 
     progress: list[tuple[int, int]] = []
     result = csv_import(workspace=workspace, file=io.BytesIO(b"email\na@b.co\nA@B.CO\n"),

@@ -6,7 +6,9 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 from tqdm import tqdm
 
-from leads.importing import MAX_CSV_BYTES, csv_import, parse_list_ref, parse_source, phone_region
+from leads.csv_import import csv_import
+from leads.importing import parse_list_ref
+from leads.lead_fields import MAX_CSV_BYTES, parse_source, phone_region
 from leads.models import QUICK_SENDS_LIST
 from tuco.errors import ApiError
 from tuco.management.jsoncommand import JsonCommand, workspace_or_error
