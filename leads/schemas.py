@@ -1,8 +1,8 @@
 """OpenAPI descriptions of the leads, lists and DNC APIs (documentation only; see tuco.schema_fields).
 
 Request validation lives in leads/lead_fields.py, leads/importing.py, leads/csv_import.py, leads/services.py and
-leads/dnc.py; these serializers only describe the wire format. Limits stated here (maxLength, maxItems, patterns) match the parsers,
-so a body that breaks them is a 400.
+leads/dnc.py; these serializers only describe the wire format. Limits stated here (maxLength, maxItems,
+patterns) match the parsers, so a body that breaks them is a 400.
 """
 
 from __future__ import annotations

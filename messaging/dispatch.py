@@ -21,7 +21,11 @@ def enqueue_dispatch(message_id: str) -> bool:
         return True
     except Exception as exc:  # kombu raises several types for "broker down"
         log.warning("message.enqueue_failed", messageId=message_id, error=str(exc))
+        from messaging.models import Message
         from messaging.sync_fallback import start_sync_fallback
+
+        # Not enqueued after all (message_create counted it as enqueued): the next sweep may take it.
+        Message.objects.filter(pk=message_id).update(enqueued_at=None)
 
         start_sync_fallback(message_id)
         return False

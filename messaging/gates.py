@@ -18,8 +18,6 @@ from lines.models import Line
 from messaging.models import Direction, Message, Status
 from messaging.windows import blocking_reason, next_open, window_from
 
-# How soon a message that yielded to an older one on its line looks again.
-FIFO_RECHECK = timedelta(seconds=1)
 THREAD_RECHECK = timedelta(seconds=5)
 LINE_BUSY_SAFETY_NET = timedelta(seconds=30)
 THREAD_SAFETY_NET = timedelta(hours=1)

@@ -200,3 +200,30 @@ def test_email_message_uses_an_email_line(api, workspace, line) -> None:
     email_line = LineFactory(workspace=workspace, channel_type="email", device=None, email="me@tuco.test", phone="")
     doc = _send(api, {"message": "hello", "messageType": "email", "recipientEmail": "you@example.com"})["message"]
     assert doc["fromLineId"] == email_line.pk and doc["sendToAddress"] == "you@example.com"
+
+
+def test_enqueued_at_creation_and_released_when_the_broker_refuses(api, line, monkeypatch,
+                                                                   django_capture_on_commit_callbacks) -> None:
+    """message_create counts its on-commit publish as enqueued (the sweep leaves the row alone for its lease);
+    when the broker refuses the publish, the row is released for the next sweep and the sync fallback starts."""
+    from messaging import sync_fallback
+    from messaging.tasks import dispatch_message
+
+    published: list[str] = []
+    monkeypatch.setattr(dispatch_message, "apply_async", lambda args, **_: published.append(args[0]))
+    with django_capture_on_commit_callbacks(execute=True):
+        ok = api.post("/api/messages", {"message": "queued", "recipientPhone": "+12025550901"}, format="json")
+    queued = Message.objects.get(pk=ok.json()["message"]["_id"])
+    assert published == [queued.pk] and queued.enqueued_at is not None
+
+    def broker_down(args, **_):
+        raise ConnectionRefusedError("redis down")
+
+    started: list[str] = []
+    monkeypatch.setattr(dispatch_message, "apply_async", broker_down)
+    monkeypatch.setattr(sync_fallback, "start_sync_fallback", started.append)
+    with django_capture_on_commit_callbacks(execute=True):
+        down = api.post("/api/messages", {"message": "broker down", "recipientPhone": "+12025550902"}, format="json")
+    assert down.status_code == 201
+    refused = Message.objects.get(pk=down.json()["message"]["_id"])
+    assert started == [refused.pk] and refused.enqueued_at is None
