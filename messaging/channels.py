@@ -15,7 +15,7 @@ from fallback.sms import sms_send
 from lines.email_channel import EmailSendError, email_send
 from messaging import lifecycle
 from messaging.claim import Claimed
-from messaging.models import FallbackStatus, Message, SendAttempt, Status
+from messaging.models import Direction, FallbackStatus, Message, SendAttempt, Status
 from messaging.outcomes import RetryPolicy, attempt_finish, fail, mark_sent, retry_or_fail
 from messaging.personalize import render_message
 from tuco.logging import get_logger
@@ -60,13 +60,24 @@ def _subject(message: Message, line_name: str) -> str:
     return message.subject or f"Message from {line_name}"
 
 
+def _email_answered(message: Message) -> str:
+    """The Message-ID of the latest email they sent on this thread before this one: the reply names it in
+    In-Reply-To/References, so their mail client shows it in the same conversation."""
+    if not message.thread_id:
+        return ""
+    return (Message.objects.filter(thread_id=message.thread_id, direction=Direction.INBOUND, message_type="email",
+                                   external_message_id__startswith="<", created_at__lte=message.created_at)
+            .order_by("-created_at").values_list("external_message_id", flat=True).first() or "")
+
+
 def _send_email(claimed: Claimed, policy: RetryPolicy) -> str:
     message, line, attempt = claimed.message, claimed.line, claimed.attempt
     assert line is not None and attempt is not None
     started = timezone.now()
     try:
         result = email_send(line=line, to=message.send_to_address, subject=_subject(message, line.display_name),
-                            body=render_message(message), message_id=message.pk)
+                            body=render_message(message), message_id=message.pk,
+                            in_reply_to=_email_answered(message))
     except EmailSendError as error:
         attempt_finish(attempt.pk, outcome=SendAttempt.Outcome.NOT_SENT if not error.maybe_sent
                        else SendAttempt.Outcome.UNKNOWN, started=started, response_code=error.smtp_code,

@@ -160,3 +160,35 @@ def test_a_unibox_reply_to_an_email_keeps_the_subject(api, email_line, sent_emai
     own = api.post("/api/unibox/send-reply", {"threadId": sent_email.thread_id, "message": "Also Wednesday?",
                                               "subject": "Another day"}, format="json")
     assert Message.objects.get(pk=own.json()["message"]["_id"]).subject == "Another day"
+
+
+def test_an_email_reply_names_the_email_it_answers(api, email_line, sent_email) -> None:
+    """The whole round trip against a local SMTP server: their reply comes in, ours goes out threaded."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.handlers import Message as MessageHandler
+
+    from messaging.sending import send_message
+    from tests.e2e.harness import free_port
+
+    received: list[Any] = []
+
+    class Collect(MessageHandler):
+        def handle_message(self, message: Any) -> None:
+            received.append(message)
+
+    _post(email_line, _mail(text="Tuesday works.", message_id="<their-reply-7@example.com>"))
+    inbound = Message.objects.get(direction="inbound")
+    port = free_port()
+    type(email_line).objects.filter(pk=email_line.pk).update(smtp_port=port)
+    controller = Controller(Collect(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        created = api.post("/api/unibox/send-reply", {"messageId": inbound.pk, "message": "Great, 10am?"},
+                           format="json")
+        assert created.status_code == 201, created.content
+        assert send_message(created.json()["message"]["_id"]) == "sent"
+    finally:
+        controller.stop()
+    [mail] = received
+    assert mail["In-Reply-To"] == "<their-reply-7@example.com>" and mail["References"] == mail["In-Reply-To"]
+    assert mail["Subject"] == "Re: Quick question" and mail["To"] == "jane@example.com"
