@@ -16,6 +16,7 @@ from twilio.request_validator import RequestValidator
 from fallback.callbacks import normalize_twilio, status_update_apply
 from fallback.config import twilio_status_callback_url
 from fallback.models import FallbackConfig
+from tuco.db import checked_connection
 from tuco.ids import OBJECT_ID_RE
 from tuco.logging import get_logger
 
@@ -39,6 +40,7 @@ def signature_valid(request: HttpRequest, *, workspace_id: str, auth_token: str,
 
 @csrf_exempt
 @require_POST
+@checked_connection
 def twilio_status(request: HttpRequest) -> HttpResponse:
     workspace_id = request.GET.get("ws", "")
     config = None
@@ -59,6 +61,7 @@ EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 @csrf_exempt
 @require_POST
+@checked_connection
 def twilio_inbound(request: HttpRequest) -> HttpResponse:
     """POST /hooks/twilio/inbound?ws=<workspaceId>: an SMS reply to the workspace's Twilio number.
 

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import getaddresses, parsedate_to_datetime
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 from django.conf import settings
 from django.utils.html import strip_tags
@@ -32,7 +32,10 @@ _QUOTE_STARTS = (
     re.compile(r"^From: .+$"),  # a forwarded/quoted header block
     re.compile(r"^>"),  # plain quoting
 )
-_MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+_MESSAGE_ID = re.compile(r"<[!-;=?-~]+>")  # printable ASCII, no spaces or brackets: safe to echo in headers
+_SENDER = re.compile(r"^[^\s@\x00]+@[^\s@\x00]+$")
+_INVISIBLE_HTML = re.compile(r"(?is)<(style|script|head)\b.*?</\1\s*>")
+MAX_ADDRESS = 254
 MAX_TEXT = 100_000
 MAX_EXTERNAL_ID = 100
 
@@ -67,17 +70,25 @@ def reply_text(body: str) -> str:
     return "\n".join(kept).strip()[:MAX_TEXT]
 
 
+def _part_text(part: EmailMessage) -> str:
+    try:
+        content = part.get_content()
+    except (LookupError, UnicodeError, ValueError):  # an unknown or lying charset: keep what decodes
+        payload = part.get_payload(decode=True)
+        content = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
+    return content if isinstance(content, str) else ""
+
+
 def _body_text(mail: EmailMessage) -> str:
     part = mail.get_body(preferencelist=("plain", "html"))
     if part is None:
         return ""
-    content = part.get_content()
-    if not isinstance(content, str):
-        return ""
+    content = _part_text(part)
     if part.get_content_subtype() == "html":
+        content = _INVISIBLE_HTML.sub("", content)
         content = re.sub(r"(?i)<br\s*/?>|</p>|</div>", "\n", content)
         content = strip_tags(content)
-    return content
+    return content.replace("\x00", "")  # PostgreSQL text cannot hold NUL
 
 
 def _message_ids(*headers: str | None) -> list[str]:
@@ -89,12 +100,37 @@ def _message_ids(*headers: str | None) -> list[str]:
     return found
 
 
+def form_field(body: bytes, content_type: str, names: tuple[str, ...]) -> bytes:
+    """The first of `names` in a form body (urlencoded or multipart/form-data), as bytes; b"" if absent."""
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+        return next((fields[n][0].encode() for n in names if fields.get(n)), b"")
+    form = message_from_bytes(b"Content-Type: " + content_type.encode("latin-1", "replace") + b"\r\n\r\n" + body,
+                              policy=policy.compat32)
+    by_name = {part.get_param("name", header="content-disposition"): part for part in form.walk()
+               if not part.is_multipart()}
+    for name in names:
+        if name in by_name:
+            payload = by_name[name].get_payload(decode=True)
+            return payload if isinstance(payload, bytes) else b""
+    return b""
+
+
 def parse_inbound_email(raw: bytes) -> InboundEmail:
+    try:
+        return _parse(raw)
+    except (ValueError, LookupError, UnicodeError, IndexError, TypeError) as exc:  # untrusted bytes
+        raise NotAnEmail(f"unreadable message ({type(exc).__name__})") from None
+
+
+def _parse(raw: bytes) -> InboundEmail:
     mail = message_from_bytes(raw, policy=policy.default)
     assert isinstance(mail, EmailMessage)
     senders = [address for _, address in getaddresses([str(mail.get("From") or "")]) if "@" in address]
     if not senders:
         raise NotAnEmail("no From address")
+    if len(senders[0]) > MAX_ADDRESS or not _SENDER.match(senders[0].strip()):
+        raise NotAnEmail("the From address is not a usable email address")
     message_ids = _MESSAGE_ID.findall(str(mail.get("Message-ID") or ""))
     message_id = message_ids[0] if message_ids else "sha256:" + hashlib.sha256(raw).hexdigest()
     if len(message_id) > MAX_EXTERNAL_ID:  # stored as the message's external id (100 characters)
@@ -104,10 +140,13 @@ def parse_inbound_email(raw: bytes) -> InboundEmail:
         received_at = parsedate_to_datetime(str(mail.get("Date"))) if mail.get("Date") else None
         if received_at is not None and received_at.tzinfo is None:
             received_at = received_at.replace(tzinfo=UTC)
-    except (TypeError, ValueError):
+        if received_at is not None:  # the sender's claim: never later than now (it orders the Unibox)
+            received_at = min(received_at, datetime.now(UTC))
+    except (TypeError, ValueError, OverflowError):
         received_at = None
-    names = [str(part.get_filename()) for part in mail.iter_attachments() if part.get_filename()]
-    subject = " ".join(str(mail.get("Subject") or "").split())[:200]
+    names = [str(part.get_filename()).replace("\x00", "")[:255] for part in mail.iter_attachments()
+             if part.get_filename()]
+    subject = " ".join(str(mail.get("Subject") or "").replace("\x00", "").split())[:200]
     return InboundEmail(sender=senders[0].strip().lower(), message_id=message_id, answers=answers,
                         text=reply_text(_body_text(mail)), subject=subject, attachment_names=names,
                         received_at=received_at)

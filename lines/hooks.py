@@ -16,7 +16,9 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from lines.email_inbound import NotAnEmail, form_field, parse_inbound_email
 from lines.models import Line
+from tuco.db import checked_connection
 from tuco.ids import is_object_id
 from tuco.limits import body_limit_for
 from tuco.logging import get_logger
@@ -26,6 +28,7 @@ log = get_logger(__name__)
 
 @csrf_exempt
 @require_POST
+@checked_connection
 def bluebubbles_webhook(request: HttpRequest, line_id: str) -> JsonResponse:
     line = Line.objects.select_related("device", "workspace").filter(pk=line_id).first() \
         if is_object_id(line_id) else None
@@ -48,18 +51,21 @@ def bluebubbles_webhook(request: HttpRequest, line_id: str) -> JsonResponse:
 
 def _raw_email(request: HttpRequest) -> bytes:
     """The raw message: the body itself (message/rfc822 and the like), or the form field SendGrid's
-    raw Inbound Parse (`email`) or Mailgun's MIME route (`body-mime`) puts it in."""
-    if (request.content_type or "").startswith(("multipart/", "application/x-www-form-urlencoded")):
-        return (request.POST.get("email") or request.POST.get("body-mime") or "").encode()
+    raw Inbound Parse (`email`) or Mailgun's MIME route (`body-mime`) puts it in. Read as a stream under
+    TUCO_INBOUND_EMAIL_MAX_BYTES: request.body and request.POST would apply the API's 1 MB limit."""
     limit = body_limit_for(request.path) or 0
-    raw = request.read(limit + 1)  # streamed: request.body would apply the 1 MB API limit
+    raw = request.read(limit + 1)
     if len(raw) > limit:
         raise RequestDataTooBig("inbound email over TUCO_INBOUND_EMAIL_MAX_BYTES")
+    content_type = request.META.get("CONTENT_TYPE") or ""
+    if content_type.startswith(("multipart/", "application/x-www-form-urlencoded")):
+        return form_field(raw, content_type, ("email", "body-mime"))
     return raw
 
 
 @csrf_exempt
 @require_POST
+@checked_connection
 def email_inbound_webhook(request: HttpRequest, line_id: str) -> JsonResponse:
     """POST /hooks/email/<lineId>?secret=<per-line secret>: a reply to an email line, as raw RFC 822.
 
@@ -72,7 +78,6 @@ def email_inbound_webhook(request: HttpRequest, line_id: str) -> JsonResponse:
     secret = request.GET.get("secret", "")
     if line is None or not hmac.compare_digest(line.webhook_secret.encode(), secret.encode()):
         return JsonResponse({"error": "Not found"}, status=404)
-    from lines.email_inbound import NotAnEmail, parse_inbound_email
     from messaging.inbound import inbound_store
 
     try:

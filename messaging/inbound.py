@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from leads.dnc import dnc_add, is_opt_out
+from leads.dnc import dnc_entry_add, is_opt_out
 from leads.models import Lead
 from lines.models import Line
 from lines.relay.base import relay_for_device
@@ -220,14 +220,16 @@ def inbound_store(*, workspace_id: str, line: Line | None, raw_address: str, tex
         lifecycle.record_created(message, detail={"externalId": external_id, "from": address,
                                                   "channel": message_type})
         lifecycle.emit_webhook_for(message, "message.reply")
+        if is_opt_out(text):
+            # With the reply, in its transaction, under the address the reply is stored under: a retried
+            # delivery answers "duplicate", so an opt-out recorded any later could be lost for good.
+            from tuco.models import Workspace
+
+            dnc_entry_add(workspace=Workspace.objects.get(pk=workspace_id), address=address[:254],
+                          reason="opt_out_reply", source_message_id=message.pk)
     log.info("message.reply.received", messageId=message.pk, lineId=line.pk if line else None,
              replyTo=parent.pk if parent else None, workspaceId=workspace_id, channel=message_type,
              correlationId=message.correlation_id)
-    if is_opt_out(text):
-        from tuco.models import Workspace
-
-        dnc_add(workspace=Workspace.objects.get(pk=workspace_id), address=address, reason="opt_out_reply",
-                source_message_id=message.pk)
     return "received"
 
 

@@ -1,8 +1,13 @@
-"""Small SQL helpers the ORM lacks: insert-or-nothing with a known outcome."""
+"""Small database helpers: insert-or-nothing with a known outcome, a checked connection for callbacks."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import Any
+
 from django.db import connection, models
+from django.http import HttpRequest, HttpResponse
 
 
 def insert_or_nothing(obj: models.Model) -> bool:
@@ -24,3 +29,17 @@ def insert_or_nothing(obj: models.Model) -> bool:
     if inserted:
         obj._state.adding = False
     return inserted
+
+
+def checked_connection(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """For provider callbacks that are not retried (the relay's events, Twilio's inbound SMS, raw emails):
+    test the persistent DB connection before the view runs, so a database restart cannot cost the one
+    request that would have found the dropped connection (CONN_HEALTH_CHECKS is off for the API)."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if connection.connection is not None and not connection.in_atomic_block and not connection.is_usable():
+            connection.close()
+        return view(request, *args, **kwargs)
+
+    return wrapped

@@ -192,3 +192,56 @@ def test_an_email_reply_names_the_email_it_answers(api, email_line, sent_email) 
     [mail] = received
     assert mail["In-Reply-To"] == "<their-reply-7@example.com>" and mail["References"] == mail["In-Reply-To"]
     assert mail["Subject"] == "Re: Quick question" and mail["To"] == "jane@example.com"
+
+
+def _raw(headers: str, body: bytes) -> bytes:
+    return headers.replace("\n", "\r\n").encode() + b"\r\n\r\n" + body
+
+
+def test_ordinary_malformed_mail_is_stored_or_refused_never_a_500(workspace, email_line, sent_email) -> None:
+    bogus = _raw("From: jane@example.com\nMessage-ID: <bogus@example.com>\nContent-Type: text/plain; charset=x-bogus",
+                 b"Caf\xe9 at 10?")
+    assert _post(email_line, bogus).json()["result"] == "received"
+    nul = _raw("From: jane@example.com\nMessage-ID: <nul@example.com>\nSubject: a\x00b", b"see\x00you")
+    assert _post(email_line, nul).json()["result"] == "received"
+    stored = Message.objects.get(external_message_id="<nul@example.com>")
+    assert stored.body == "seeyou" and "\x00" not in stored.subject
+    long_from = _raw(f"From: {'j' * 250}@example.com\nMessage-ID: <long@example.com>", b"hi")
+    refused = _post(email_line, long_from)
+    assert refused.status_code == 400 and refused.json()["code"] == "INVALID_EMAIL_MESSAGE"
+    future = _raw("From: jane@example.com\nMessage-ID: <future@example.com>\nDate: Fri, 1 Jan 2100 00:00:00 +0000",
+                  b"from the future")
+    assert _post(email_line, future).json()["result"] == "received"
+    assert Message.objects.get(external_message_id="<future@example.com>").thread.last_message_at.year < 2100
+
+
+def test_stop_from_an_address_the_normalizer_refuses_still_opts_out(workspace, email_line) -> None:
+    raw = _raw("From: taro.@docomo.ne.jp\nMessage-ID: <stop-jp@example.com>", b"STOP")
+    assert _post(email_line, raw).json()["result"] == "received"
+    assert DncEntry.objects.filter(workspace=workspace, address="taro.@docomo.ne.jp").exists()
+    assert _post(email_line, raw).json()["result"] == "duplicate"  # a retry changes nothing
+
+
+def test_html_stop_with_a_style_block_opts_out(workspace, email_line, sent_email) -> None:
+    html_only = EmailMessage()
+    html_only["From"], html_only["Message-ID"] = "jane@example.com", "<styled@example.com>"
+    html_only.set_content("<html><head><style>p{color:red}</style></head><body><p>STOP</p></body></html>",
+                          subtype="html")
+    _post(email_line, html_only.as_bytes())
+    assert Message.objects.get(direction="inbound").body == "STOP"
+    assert DncEntry.objects.filter(workspace=workspace, address="jane@example.com").exists()
+
+
+def test_form_posted_messages_over_the_api_limit_are_accepted(email_line, sent_email) -> None:
+    """SendGrid posts multipart/form-data, Mailgun's MIME route urlencoded: neither is held to 1 MB."""
+    big = _mail(attachment=("deck.pdf", b"z" * 1_200_000), message_id="<big-form@example.com>")
+    url = f"/hooks/email/{email_line.pk}?secret={email_line.webhook_secret}"
+    multipart = Client().post(url, {"email": big.decode(), "to": "sales@acme.test"})
+    assert multipart.status_code == 200 and multipart.json()["result"] == "received", multipart.content
+    from urllib.parse import urlencode
+
+    big2 = _mail(attachment=("deck.pdf", b"w" * 1_200_000), message_id="<big-urlencoded@example.com>")
+    encoded = Client().post(url, urlencode({"body-mime": big2.decode()}),
+                            content_type="application/x-www-form-urlencoded")
+    assert encoded.status_code == 200 and encoded.json()["result"] == "received", encoded.content
+    assert Message.objects.filter(direction="inbound").count() == 2
