@@ -25,7 +25,10 @@ def enqueue_dispatch(message_id: str) -> bool:
         from messaging.sync_fallback import start_sync_fallback
 
         # Not enqueued after all (message_create counted it as enqueued): the next sweep may take it.
-        Message.objects.filter(pk=message_id).update(enqueued_at=None)
+        try:
+            Message.objects.filter(pk=message_id).update(enqueued_at=None)
+        except Exception as db_exc:  # the row is committed; the sweep takes it after the lease anyway
+            log.warning("message.enqueue_release_failed", messageId=message_id, error=str(db_exc))
 
         start_sync_fallback(message_id)
         return False

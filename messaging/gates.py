@@ -69,6 +69,14 @@ def line_state_gate(line: Line, now: datetime) -> Block | None:
     return None
 
 
+def older_due_on_line(message: Message, line_id: str, now: datetime) -> bool:
+    """Is an older outbound message on this line due now (so this one must yield)?"""
+    return Message.objects.filter(
+        line_id=line_id, status__in=(Status.PENDING, Status.QUEUED), next_attempt_at__lte=now,
+        direction=Direction.OUTBOUND,
+    ).filter(Q(created_at__lt=message.created_at) | Q(created_at=message.created_at, id__lt=message.pk)).exists()
+
+
 def fifo_gate(message: Message, line: Line, now: datetime) -> Block | None:
     """Per-line FIFO: yield while an older message on the same line is due now.
 
@@ -76,11 +84,7 @@ def fifo_gate(message: Message, line: Line, now: datetime) -> Block | None:
     that only applies to new contacts) have a future next_attempt_at and do not
     hold the line; the oldest due message always goes first.
     """
-    older = Message.objects.filter(
-        line_id=line.pk, status__in=(Status.PENDING, Status.QUEUED), next_attempt_at__lte=now,
-        direction=Direction.OUTBOUND,
-    ).filter(Q(created_at__lt=message.created_at) | Q(created_at=message.created_at, id__lt=message.pk))
-    if older.exists():
+    if older_due_on_line(message, line.pk, now):
         # Woken when the older message is claimed or starts waiting (messaging.queueing); the time
         # stored here is only a safety net.
         return Block("line_busy", now + LINE_BUSY_SAFETY_NET, "an older message on this line goes first", line.pk)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from django.db import transaction
 from django.db.models import Q
 
 from lines.models import Device, Line
@@ -102,10 +103,10 @@ def wake_line_busy(*, line_id: str, at: datetime) -> str | None:
     head = (Message.objects.filter(line_id=line_id, status=Status.QUEUED, queued_reason="line_busy",
                                    next_attempt_at__gt=at)
             .order_by("created_at", "id").values_list("id", flat=True).first())
-    if head and Message.objects.filter(pk=head, queued_reason="line_busy", next_attempt_at__gt=at).update(
-            next_attempt_at=at, enqueued_at=None):
+    if head and Message.objects.filter(pk=head, status=Status.QUEUED, queued_reason="line_busy",
+                                       next_attempt_at__gt=at).update(next_attempt_at=at, enqueued_at=None):
         from messaging.outcomes import schedule_dispatch
 
-        schedule_dispatch(head, at)
+        transaction.on_commit(lambda: schedule_dispatch(head, at))  # at once when not in a transaction
         return head
     return None

@@ -112,8 +112,10 @@ def send_via_relay(claimed: Claimed, *, policy: RetryPolicy, inline: bool, lead:
                      message_fields={"parts_sent": done},
                      attempt_fields={"duration_ms": int((timezone.now() - started).total_seconds() * 1000),
                                      "response_code": 200, "error_class": "", "error": ""}):
-        # Someone else recorded the outcome first (a relay webhook, the stuck sweep): keep our facts too.
-        Message.objects.filter(pk=message.pk).update(parts_sent=done)
+        # Someone else recorded the outcome first (a relay webhook, the stuck sweep): keep our facts too,
+        # unless a send error has since moved the message on (its errored part must stay unsent).
+        Message.objects.filter(pk=message.pk, external_message_id=last_guid,
+                               status__in=(Status.SENT, Status.DELIVERED)).update(parts_sent=done)
         attempt_finish(attempt.pk, outcome=SendAttempt.Outcome.SENT, started=started, response_code=200,
                        external_id=last_guid)
     return "sent"

@@ -14,7 +14,7 @@ from django.utils import timezone
 from leads.dnc import dnc_blocked_address
 from messaging import lifecycle
 from messaging.claim import claim_for_send
-from messaging.gates import Block
+from messaging.gates import Block, older_due_on_line
 from messaging.models import CLAIMABLE, Message, MessageType, Status
 from messaging.outcomes import RetryPolicy, individual_policy, wait
 from messaging.queueing import pass_free_slot, wake_line_busy
@@ -65,6 +65,8 @@ def send_message(message_id: str, *, inline: bool = False, policy: RetryPolicy |
     if result is None:
         return "gone"
     if result == "blocked":
+        if message.line_id:
+            wake_line_busy(line_id=message.line_id, at=now)  # refused for good: it no longer holds its line
         return "blocked"
     if isinstance(result, Block):
         if result.reason != "line_busy":
@@ -72,6 +74,12 @@ def send_message(message_id: str, *, inline: bool = False, policy: RetryPolicy |
         wait(message, result, now=now)
         if result.reason != "line_busy" and message.line_id:
             wake_line_busy(line_id=message.line_id, at=now)  # this one no longer holds its line
+        elif result.reason == "line_busy" and result.line_id:
+            # The older message may have been claimed between our look and this (now committed) wait,
+            # when its wake-up found nobody waiting yet: look once more.
+            later = timezone.now()
+            if not older_due_on_line(message, result.line_id, later):
+                wake_line_busy(line_id=result.line_id, at=later)
         return "waiting"
 
     if channel == "relay":

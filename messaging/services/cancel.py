@@ -18,4 +18,10 @@ def message_cancel(*, workspace: Workspace, message_id: str, reason: str) -> Mes
         raise Conflict(f"Message cannot be cancelled: its status is '{current}' "
                        "(only queued, pending or scheduled messages can be cancelled)",
                        code="MESSAGE_NOT_CANCELLABLE", currentStatus=current)
+    if updated.line_id:
+        from django.utils import timezone
+
+        from messaging.queueing import wake_line_busy
+
+        wake_line_busy(line_id=updated.line_id, at=timezone.now())  # a newer message may have yielded to it
     return updated

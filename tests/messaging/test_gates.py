@@ -241,3 +241,38 @@ def test_capacity_reservation_events(api, line, caplog) -> None:
     denied = events["cap.reservation.denied"]
     assert denied["reason"] == "line_daily_total" and denied["correlationId"] == "corr-cap"
     assert events["message.queued_limit"]["messageId"] == message.pk
+
+
+@responses.activate
+def test_line_busy_is_not_stranded_when_the_older_one_goes_between_look_and_wait(api, line, monkeypatch) -> None:
+    """The newer message looked while the older one was due; the older one was claimed (finding nobody to
+    wake) before the newer one's wait was written. The newer one looks again after writing it."""
+    import messaging.sending as sending
+
+    relay_accepts_everything()
+    with time_machine.travel(T0, tick=False):
+        older = _create(api, recipientPhone="+12025551621", message="older")
+        newer = _create(api, recipientPhone="+12025551622", message="newer")
+        real_wait = sending.wait
+
+        def older_goes_first(message, block, **kw):
+            if message.pk == newer.pk and block.reason == "line_busy":
+                assert send_message(older.pk) == "sent"  # claimed now: its wake-up finds nobody waiting
+            return real_wait(message, block, **kw)
+
+        monkeypatch.setattr(sending, "wait", older_goes_first)
+        assert send_message(newer.pk) == "waiting"
+        assert _state(newer)[:2] == ("queued", "line_busy")
+        assert _state(newer)[2] == T0  # woken by its own second look, not left for the 30 s safety net
+
+
+@responses.activate
+def test_cancelling_the_older_message_wakes_the_line(api, line) -> None:
+    relay_accepts_everything()
+    with time_machine.travel(T0, tick=False):
+        older = _create(api, recipientPhone="+12025551631", message="older")
+        newer = _create(api, recipientPhone="+12025551632", message="newer")
+        assert send_message(newer.pk) == "waiting"
+        assert _state(newer)[2] > T0 + timedelta(seconds=10)
+        assert api.post(f"/api/messages/{older.pk}/cancel").status_code == 200
+        assert _state(newer)[2] == T0
