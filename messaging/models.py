@@ -186,6 +186,9 @@ class Message(models.Model):
             models.Index(fields=["thread", "created_at"], name="msg_thread_time"),
             models.Index(fields=["external_message_id"], name="msg_external_id",
                          condition=~Q(external_message_id="")),
+            # An email reply's In-Reply-To/References → our outbound email (messaging.inbound).
+            models.Index(fields=["workspace", "email_message_id"], name="msg_email_message_id",
+                         condition=~Q(email_message_id="")),
             models.Index(fields=["fallback_external_id"], name="msg_fallback_external_id",
                          condition=~Q(fallback_external_id="")),
             models.Index(fields=["workspace", "direction", "-created_at"], name="msg_ws_direction"),

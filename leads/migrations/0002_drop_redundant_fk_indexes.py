@@ -4,7 +4,13 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
+# Only the indexes go (CONCURRENTLY, no table lock held across the table): Django's own AlterField would
+# also drop and re-add the foreign key, re-validating it over the whole table under an exclusive lock.
+DROP = ["leads_lead_workspace_id_e3ee80f5", "leads_lead_workspace_id_e3ee80f5_like"]
+
+
 class Migration(migrations.Migration):
+    atomic = False
 
     dependencies = [
         ('leads', '0001_initial'),
@@ -12,9 +18,17 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AlterField(
-            model_name='lead',
-            name='workspace',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='leads', to='tuco.workspace'),
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.AlterField(
+                    model_name='lead',
+                    name='workspace',
+                    field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='leads', to='tuco.workspace'),
+                ),
+            ],
+            database_operations=[
+                migrations.RunSQL(f'DROP INDEX CONCURRENTLY IF EXISTS "{name}"', reverse_sql=migrations.RunSQL.noop)
+                for name in DROP
+            ],
         ),
     ]

@@ -4,7 +4,22 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
+# Only the indexes go (CONCURRENTLY, no table lock held across the table): Django's own AlterField would
+# also drop and re-add each foreign key, re-validating it over the whole table under an exclusive lock.
+DROP = [
+    "messaging_dedupguard_workspace_id_d5191bf7", "messaging_dedupguard_workspace_id_d5191bf7_like",
+    "messaging_message_lead_id_4934b7ad", "messaging_message_lead_id_4934b7ad_like",
+    "messaging_message_line_id_d51679cc", "messaging_message_line_id_d51679cc_like",
+    "messaging_message_thread_id_f689027f", "messaging_message_thread_id_f689027f_like",
+    "messaging_message_workspace_id_88c47f7c", "messaging_message_workspace_id_88c47f7c_like",
+    "messaging_messageevent_message_id_2f3585a9", "messaging_messageevent_message_id_2f3585a9_like",
+    "messaging_sendattempt_message_id_1a88f8c6", "messaging_sendattempt_message_id_1a88f8c6_like",
+    "messaging_thread_workspace_id_928d762c", "messaging_thread_workspace_id_928d762c_like",
+]
+
+
 class Migration(migrations.Migration):
+    atomic = False
 
     dependencies = [
         ('leads', '0002_drop_redundant_fk_indexes'),
@@ -14,44 +29,52 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AlterField(
-            model_name='dedupguard',
-            name='workspace',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, to='tuco.workspace'),
-        ),
-        migrations.AlterField(
-            model_name='message',
-            name='lead',
-            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='messages', to='leads.lead'),
-        ),
-        migrations.AlterField(
-            model_name='message',
-            name='line',
-            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='messages', to='lines.line'),
-        ),
-        migrations.AlterField(
-            model_name='message',
-            name='thread',
-            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='messages', to='messaging.thread'),
-        ),
-        migrations.AlterField(
-            model_name='message',
-            name='workspace',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='messages', to='tuco.workspace'),
-        ),
-        migrations.AlterField(
-            model_name='messageevent',
-            name='message',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='events', to='messaging.message'),
-        ),
-        migrations.AlterField(
-            model_name='sendattempt',
-            name='message',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='attempts', to='messaging.message'),
-        ),
-        migrations.AlterField(
-            model_name='thread',
-            name='workspace',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='threads', to='tuco.workspace'),
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.AlterField(
+                    model_name='dedupguard',
+                    name='workspace',
+                    field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, to='tuco.workspace'),
+                ),
+                migrations.AlterField(
+                    model_name='message',
+                    name='lead',
+                    field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='messages', to='leads.lead'),
+                ),
+                migrations.AlterField(
+                    model_name='message',
+                    name='line',
+                    field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='messages', to='lines.line'),
+                ),
+                migrations.AlterField(
+                    model_name='message',
+                    name='thread',
+                    field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='messages', to='messaging.thread'),
+                ),
+                migrations.AlterField(
+                    model_name='message',
+                    name='workspace',
+                    field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='messages', to='tuco.workspace'),
+                ),
+                migrations.AlterField(
+                    model_name='messageevent',
+                    name='message',
+                    field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='events', to='messaging.message'),
+                ),
+                migrations.AlterField(
+                    model_name='sendattempt',
+                    name='message',
+                    field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='attempts', to='messaging.message'),
+                ),
+                migrations.AlterField(
+                    model_name='thread',
+                    name='workspace',
+                    field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='threads', to='tuco.workspace'),
+                ),
+            ],
+            database_operations=[
+                migrations.RunSQL(f'DROP INDEX CONCURRENTLY IF EXISTS "{name}"', reverse_sql=migrations.RunSQL.noop)
+                for name in DROP
+            ],
         ),
     ]
