@@ -1,8 +1,9 @@
 """Email replies: a raw RFC 822 message (as an inbound-mail service forwards it) → the reply's facts.
 
-Mail providers' inbound routes (Mailgun "store and notify" with the MIME body, SendGrid Inbound Parse
-with "POST the raw, full MIME message", Postmark's raw inbound, an SES → HTTPS rule, or a local
-`procmail`/`sieve` pipe doing `curl --data-binary @-`) can all POST the untouched message. We read it
+Inbound-mail routes that POST the untouched message work: Mailgun's forward to a URL ending in "mime"
+(`body-mime` form field), SendGrid Inbound Parse with "POST the raw, full MIME message" (`email` form
+field), or a local `procmail`/`sieve`/MTA pipe doing `curl --data-binary @- <url>` (the raw body).
+Services that only post their own JSON rendering (Postmark, SES via SNS) need such a pipe in front. We read it
 with the standard library's `email` parser and keep what the thread needs: who wrote, which of our
 emails it answers (In-Reply-To / References against the Message-ID we recorded when sending), the
 new text without the quoted history (so "STOP" above a quote still opts out), and attachment names.
