@@ -82,19 +82,19 @@ def _first_validation_message(detail: Any, prefix: str = "") -> str:
     return f"{prefix}: {text}" if prefix else text
 
 
-def body_too_large_error() -> ApiError:
-    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+def body_too_large_error(limit: int | None = None) -> ApiError:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE if limit is None else limit
     size = f"{limit // (1024 * 1024)} MB" if limit and limit % (1024 * 1024) == 0 else f"{limit} bytes"
     return ApiError(f"Request body too large: the limit is {size}", code="PAYLOAD_TOO_LARGE", status=413)
 
 
-def request_error(exc: Exception) -> ApiError | None:
+def request_error(exc: Exception, *, body_limit: int | None = None) -> ApiError | None:
     """Django's own refusals of a request body (raised when the view reads it) as API errors, else None.
 
     Django would turn these into its HTML 400 page; under DRF they would be a 500.
     """
     if isinstance(exc, RequestDataTooBig):
-        return body_too_large_error()
+        return body_too_large_error(body_limit)
     if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
         return BadRequest("Too many form fields or files in the request", code="TOO_MANY_FIELDS")
     if isinstance(exc, UnreadablePostError):

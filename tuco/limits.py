@@ -54,14 +54,14 @@ class BodyLimitMiddleware:
                 and not (request.content_type or "").startswith("multipart/")
                 and _declared_length(request) > limit):
             log.info("request.body_too_large", path=request.path, contentLength=_declared_length(request))
-            error = body_too_large_error()
+            error = body_too_large_error(limit)
             return JsonResponse(error.body(), status=error.status)
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not request.path.startswith(GUARDED_PREFIXES):
             return None
-        error = request_error(exception)
+        error = request_error(exception, body_limit=body_limit_for(request.path))
         if error is None:
             return None
         return JsonResponse(error.body(), status=error.status)

@@ -130,6 +130,7 @@ def test_refusals_change_nothing(workspace, email_line, sent_email) -> None:
     with override_settings(TUCO_INBOUND_EMAIL_MAX_BYTES=1000):
         big = _post(email_line, _mail(attachment=("big.pdf", b"x" * 5000)))
     assert big.status_code == 413 and big.json()["code"] == "PAYLOAD_TOO_LARGE"
+    assert big.json()["error"] == "Request body too large: the limit is 1000 bytes"  # this route's own limit
     assert not Message.objects.filter(direction="inbound").exists()
 
 
