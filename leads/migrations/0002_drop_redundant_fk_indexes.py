@@ -3,10 +3,12 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+from tuco.migration_ops import drop_fk_indexes
+
 
 # Only the indexes go (CONCURRENTLY, no table lock held across the table): Django's own AlterField would
 # also drop and re-add the foreign key, re-validating it over the whole table under an exclusive lock.
-DROP = ["leads_lead_workspace_id_e3ee80f5", "leads_lead_workspace_id_e3ee80f5_like"]
+FK_INDEXES = [("leads_lead", "workspace_id", "leads_lead_workspace_id_e3ee80f5")]
 
 
 class Migration(migrations.Migration):
@@ -26,9 +28,6 @@ class Migration(migrations.Migration):
                     field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='leads', to='tuco.workspace'),
                 ),
             ],
-            database_operations=[
-                migrations.RunSQL(f'DROP INDEX CONCURRENTLY IF EXISTS "{name}"', reverse_sql=migrations.RunSQL.noop)
-                for name in DROP
-            ],
+            database_operations=drop_fk_indexes(FK_INDEXES),
         ),
     ]

@@ -3,18 +3,21 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+from tuco.migration_ops import drop_fk_indexes
+
 
 # Only the indexes go (CONCURRENTLY, no table lock held across the table): Django's own AlterField would
 # also drop and re-add each foreign key, re-validating it over the whole table under an exclusive lock.
-DROP = [
-    "messaging_dedupguard_workspace_id_d5191bf7", "messaging_dedupguard_workspace_id_d5191bf7_like",
-    "messaging_message_lead_id_4934b7ad", "messaging_message_lead_id_4934b7ad_like",
-    "messaging_message_line_id_d51679cc", "messaging_message_line_id_d51679cc_like",
-    "messaging_message_thread_id_f689027f", "messaging_message_thread_id_f689027f_like",
-    "messaging_message_workspace_id_88c47f7c", "messaging_message_workspace_id_88c47f7c_like",
-    "messaging_messageevent_message_id_2f3585a9", "messaging_messageevent_message_id_2f3585a9_like",
-    "messaging_sendattempt_message_id_1a88f8c6", "messaging_sendattempt_message_id_1a88f8c6_like",
-    "messaging_thread_workspace_id_928d762c", "messaging_thread_workspace_id_928d762c_like",
+# (table, column, index name) of Django's single-column FK index; each has a `_like` twin.
+FK_INDEXES = [
+    ("messaging_dedupguard", "workspace_id", "messaging_dedupguard_workspace_id_d5191bf7"),
+    ("messaging_message", "lead_id", "messaging_message_lead_id_4934b7ad"),
+    ("messaging_message", "line_id", "messaging_message_line_id_d51679cc"),
+    ("messaging_message", "thread_id", "messaging_message_thread_id_f689027f"),
+    ("messaging_message", "workspace_id", "messaging_message_workspace_id_88c47f7c"),
+    ("messaging_messageevent", "message_id", "messaging_messageevent_message_id_2f3585a9"),
+    ("messaging_sendattempt", "message_id", "messaging_sendattempt_message_id_1a88f8c6"),
+    ("messaging_thread", "workspace_id", "messaging_thread_workspace_id_928d762c"),
 ]
 
 
@@ -72,9 +75,6 @@ class Migration(migrations.Migration):
                     field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='threads', to='tuco.workspace'),
                 ),
             ],
-            database_operations=[
-                migrations.RunSQL(f'DROP INDEX CONCURRENTLY IF EXISTS "{name}"', reverse_sql=migrations.RunSQL.noop)
-                for name in DROP
-            ],
+            database_operations=drop_fk_indexes(FK_INDEXES),
         ),
     ]

@@ -9,15 +9,18 @@ unaffected.
 
 from django.db import migrations
 
+from tuco.migration_ops import drop_index_concurrently
+
+# (table, column, index name) of the `varchar_pattern_ops` twins that stay unused.
 LIKE_INDEXES = [
-    "messaging_message_id_762a91ea_like",
-    "messaging_message_reply_to_id_f28e3285_like",
-    "messaging_thread_id_2e65ddb8_like",
-    "messaging_thread_lead_id_d3c49dc7_like",
-    "messaging_thread_line_id_d878556f_like",
-    "messaging_sendattempt_line_id_1c5a687a_like",
-    "leads_lead_id_e1ac0735_like",
-    "leads_lead_list_id_cf5307dc_like",
+    ("messaging_message", "id", "messaging_message_id_762a91ea_like"),
+    ("messaging_message", "reply_to_id", "messaging_message_reply_to_id_f28e3285_like"),
+    ("messaging_thread", "id", "messaging_thread_id_2e65ddb8_like"),
+    ("messaging_thread", "lead_id", "messaging_thread_lead_id_d3c49dc7_like"),
+    ("messaging_thread", "line_id", "messaging_thread_line_id_d878556f_like"),
+    ("messaging_sendattempt", "line_id", "messaging_sendattempt_line_id_1c5a687a_like"),
+    ("leads_lead", "id", "leads_lead_id_e1ac0735_like"),
+    ("leads_lead", "list_id", "leads_lead_list_id_cf5307dc_like"),
 ]
 
 
@@ -29,7 +32,5 @@ class Migration(migrations.Migration):
         ("leads", "0002_drop_redundant_fk_indexes"),
     ]
 
-    operations = [
-        migrations.RunSQL(f'DROP INDEX CONCURRENTLY IF EXISTS "{name}"', reverse_sql=migrations.RunSQL.noop)
-        for name in LIKE_INDEXES
-    ]
+    operations = [drop_index_concurrently(table, column, name, pattern_ops=True)
+                  for table, column, name in LIKE_INDEXES]
