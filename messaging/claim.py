@@ -146,6 +146,8 @@ def claim_for_send(message: Message, now: datetime, *, channel: str, uses_line: 
         wake_after_send(line=line, device=line.device, new_conversation=bool(claimed.message.is_new_conversation),
                         at=now)
         wake_line_busy(line_id=line.pk, at=now)
+        if message.line_id and message.line_id != line.pk:
+            wake_line_busy(line_id=message.line_id, at=now)  # it moved: it no longer holds its old line
         return claimed
     if not blocks:
         return Block("no_line", now, "no active line")

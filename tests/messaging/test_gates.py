@@ -276,3 +276,23 @@ def test_cancelling_the_older_message_wakes_the_line(api, line) -> None:
         assert _state(newer)[2] > T0 + timedelta(seconds=10)
         assert api.post(f"/api/messages/{older.pk}/cancel").status_code == 200
         assert _state(newer)[2] == T0
+
+
+@responses.activate
+def test_an_older_message_that_moves_to_another_line_wakes_its_old_one(api, workspace, line, device,
+                                                                        monkeypatch) -> None:
+    import messaging.claim as claim
+
+    relay_accepts_everything()
+    other = LineFactory(workspace=workspace, device=device, contact_gap_seconds=0)
+    with time_machine.travel(T0, tick=False):
+        older = _create(api, recipientPhone="+12025551641", message="older", fromLineId=line.pk)
+        Message.objects.filter(pk=older.pk).update(line_pinned=False)
+        newer = _create(api, recipientPhone="+12025551642", message="newer", fromLineId=line.pk)
+        assert send_message(newer.pk) == "waiting" and _state(newer)[2] > T0 + timedelta(seconds=10)
+        real = claim.candidate_lines
+        monkeypatch.setattr(claim, "candidate_lines",
+                            lambda m: iter([other]) if m.pk == older.pk else real(m))  # e.g. its line was full
+        assert send_message(older.pk) == "sent"
+        assert Message.objects.get(pk=older.pk).line_id == other.pk
+        assert _state(newer)[2] == T0  # its old line is free for the newer message at once
