@@ -31,6 +31,7 @@ from django.db import transaction
 from fallback.models import FallbackConfig
 from fallback.providers.base import PROVIDER_NAMES
 from tuco.addresses import InvalidAddress, normalize_phone
+from tuco.body_fields import require_json_object
 from tuco.errors import BadRequest
 from tuco.logging import get_logger
 from tuco.models import Workspace
@@ -125,8 +126,7 @@ def _validate_value(section: str, key: str, value: str) -> str:
 
 def parse_patch(data: Any) -> ConfigPatch:
     """Validate a PATCH body into a ConfigPatch; raises BadRequest (nothing is written here)."""
-    if not isinstance(data, dict):
-        raise BadRequest("Request body must be a JSON object", code=INVALID)
+    require_json_object(data, code=INVALID)
     patch = ConfigPatch()
     for key, value in data.items():
         if key in READ_ONLY_TOP:

@@ -8,6 +8,7 @@ from typing import Any
 
 from leads.models import DncEntry
 from tuco.addresses import InvalidAddress, is_email, normalize_address, normalize_email, normalize_phone
+from tuco.body_fields import require_json_object
 from tuco.db import insert_or_nothing
 from tuco.errors import BadRequest, NotFound
 from tuco.ids import is_object_id
@@ -61,8 +62,7 @@ def parse_dnc_input(data: Any) -> tuple[str, str]:
     """POST /api/dnc body → (normalized address, reason). Phones without +country default to the US."""
     from leads.lead_fields import clean_text, phone_region
 
-    if not isinstance(data, dict):
-        raise BadRequest("Request body must be a JSON object", code="INVALID_BODY")
+    require_json_object(data)
     given = {key: data.get(key) for key in ("phone", "email", "address") if data.get(key) not in (None, "")}
     if not given:
         raise BadRequest("phone or email is required", code="VALIDATION_ERROR")

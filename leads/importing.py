@@ -36,6 +36,7 @@ from leads.lead_fields import (
 )
 from leads.models import LeadList
 from leads.saving import LeadSaver, Outcome
+from tuco.body_fields import require_json_object
 from tuco.errors import BadRequest, NotFound
 from tuco.logging import get_logger
 from tuco.models import Workspace
@@ -55,8 +56,7 @@ class CreatePayload:
 
 def parse_create_payload(data: Any) -> CreatePayload:
     """Whole-request checks for POST /api/leads. Raises BadRequest before anything is written."""
-    if not isinstance(data, dict):
-        raise BadRequest("Request body must be a JSON object", code="INVALID_BODY")
+    require_json_object(data)
     given = [key for key in ("leads", "body", "lead") if data.get(key) is not None]
     if len(given) > 1:
         raise BadRequest(f"Send only one of leads, body or lead (got {', '.join(given)})", code="VALIDATION_ERROR")

@@ -13,6 +13,7 @@ from django.db.models import Case, IntegerField, Q, Value, When
 
 from leads.models import ALT_EMAIL_FIELDS, ALT_PHONE_FIELDS, QUICK_SENDS_LIST, Lead, LeadList
 from tuco.addresses import InvalidAddress
+from tuco.body_fields import require_json_object
 from tuco.db import insert_or_nothing
 from tuco.errors import BadRequest, Conflict, NotFound
 from tuco.ids import is_object_id
@@ -163,8 +164,7 @@ def parse_lead_patch(data: Any) -> LeadPatch:
         phone_region,
     )
 
-    if not isinstance(data, dict):
-        raise BadRequest("Request body must be a JSON object", code="INVALID_BODY")
+    require_json_object(data)
     known = (*LEAD_INPUT_FIELDS, "listId", *READ_ONLY_FIELDS, *_CONTROL_FIELDS)
     # Unknown fields are ignored (the API-wide rule) but named in the answer, so a typo is visible.
     unknown = sorted(clean_text(key[:100]) for key in data if key not in known)
@@ -298,8 +298,7 @@ def lead_list_create(*, workspace: Workspace, name: str, description: str) -> Le
 def parse_list_input(data: Any) -> tuple[str, str]:
     from leads.lead_fields import clean_text
 
-    if not isinstance(data, dict):
-        raise BadRequest("Request body must be a JSON object", code="INVALID_BODY")
+    require_json_object(data)
     name, description = data.get("name"), data.get("description")
     if not isinstance(name, str) or not name.strip():
         raise BadRequest("name is required", code="VALIDATION_ERROR")

@@ -21,7 +21,7 @@ from lines import availability_schemas as schemas
 from lines.availability import Check, Outcome, checking_lines, first_available
 from tuco.addresses import InvalidAddress, normalize_email, normalize_phone
 from tuco.auth import workspace_of
-from tuco.body_fields import optional_string
+from tuco.body_fields import optional_string, require_json_object
 from tuco.errors import ApiError, BadRequest, NotFound
 from tuco.ids import is_object_id
 from tuco.models import Workspace
@@ -122,9 +122,7 @@ class CheckAvailabilityRoundRobinApi(RateLimitedMixin, APIView):
                               429: schemas.Error, 502: schemas.Error},
                    summary="Is any of these phones/emails on iMessage? (phones first, in order)")
     def post(self, request: Request) -> Response:
-        if not isinstance(request.data, dict):
-            raise BadRequest("Request body must be a JSON object", code="INVALID_BODY")
-        data = request.data
+        data = require_json_object(request.data)
         address = optional_string(data, "address")
         addresses = _normalized(data.get("phones"), "phones") + _normalized(data.get("emails"), "emails")
         if address:
@@ -185,9 +183,7 @@ class LeadCheckAvailabilityApi(RateLimitedMixin, APIView):
                               404: schemas.Error, 429: schemas.Error},
                    summary="Check one address, or many leads (small batches now, large ones in the background)")
     def post(self, request: Request) -> Response:
-        if not isinstance(request.data, dict):
-            raise BadRequest("Request body must be a JSON object", code="INVALID_BODY")
-        data, workspace = request.data, workspace_of(request)
+        data, workspace = require_json_object(request.data), workspace_of(request)
         # Every field is type-checked before any of them is used, whichever mode the body selects.
         address, list_id = optional_string(data, "address"), optional_string(data, "listId")
         lead_ids = data.get("leadIds")

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tuco.addresses import InvalidAddress, normalize_email, normalize_phone
-from tuco.body_fields import optional_string
+from tuco.body_fields import optional_string, require_json_object
 from tuco.errors import BadRequest
 from tuco.timefmt import parse_iso
 
@@ -148,8 +148,7 @@ def _attachments(data: dict[str, Any]) -> tuple[list[str], list[str]]:
 
 
 def parse_send_request(data: Any) -> SendRequest:
-    if not isinstance(data, dict):
-        raise _bad("Request body must be a JSON object", "INVALID_BODY")
+    require_json_object(data)
 
     raw_message = data.get("message")
     if raw_message is not None and not isinstance(raw_message, str):

@@ -19,3 +19,10 @@ def optional_string(data: Mapping[str, Any], key: str, *, max_length: int | None
     if max_length is not None and len(value) > max_length:
         raise BadRequest(f"{key} must be at most {max_length} characters", code="VALIDATION_ERROR")
     return value
+
+
+def require_json_object(data: Any, *, code: str = "INVALID_BODY") -> dict[str, Any]:
+    """The request body as an object; a list, a string or null is a 400 before any field is read."""
+    if not isinstance(data, dict):
+        raise BadRequest("Request body must be a JSON object", code=code)
+    return data

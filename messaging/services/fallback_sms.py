@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from messaging.send_input import SendRequest, parse_send_request
+from tuco.body_fields import require_json_object
 from tuco.errors import BadRequest
 
 # The POST /api/messages fields that mean something for an immediate SMS; anything else is ignored (no email,
@@ -20,8 +21,7 @@ PHONE_REQUIRED = "recipientPhone or a leadId with a phone number is required: a 
 
 
 def fallback_sms_request(data: Any) -> SendRequest:
-    if not isinstance(data, dict):
-        raise BadRequest("Request body must be a JSON object", code="INVALID_BODY")
+    require_json_object(data)
     fields = {key: data[key] for key in FALLBACK_SMS_FIELDS if key in data}
     send = parse_send_request({**fields, "messageType": "sms", "forceFallback": True})
     if not send.recipient_phone and not send.lead_id:

@@ -18,7 +18,7 @@ from messaging.selectors import MESSAGE_NOT_FOUND
 from messaging.send_input import SendRequest, parse_send_request
 from messaging.services.create import CreateResult, SendContext, message_create
 from tuco.addresses import is_email
-from tuco.body_fields import optional_string
+from tuco.body_fields import optional_string, require_json_object
 from tuco.errors import BadRequest, NotFound
 from tuco.ids import is_object_id
 from tuco.models import Workspace
@@ -104,8 +104,7 @@ def reply_thread_get(*, workspace: Workspace, data: Any) -> Thread:
 
     Exactly one of the two; another workspace's ids are indistinguishable from unknown ones (404).
     """
-    if not isinstance(data, Mapping):
-        raise BadRequest("Request body must be a JSON object", code="INVALID_BODY")
+    require_json_object(data)
     thread_id, message_id = optional_string(data, "threadId"), optional_string(data, "messageId")
     if not thread_id and not message_id:
         raise BadRequest(REPLY_TARGET_REQUIRED, code="VALIDATION_ERROR")

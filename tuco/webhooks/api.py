@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tuco.auth import workspace_of
+from tuco.body_fields import require_json_object
 from tuco.errors import BadRequest, Conflict
 from tuco.timefmt import iso
 from tuco.webhooks import schemas
@@ -32,8 +33,7 @@ _ERRORS = {401: schemas.Error, 402: schemas.Error, 404: schemas.Error}
 
 def _body(request: Request) -> dict[str, Any]:
     data = request.data
-    if not isinstance(data, dict):
-        raise BadRequest("Request body must be a JSON object", code="INVALID_JSON")
+    require_json_object(data, code="INVALID_JSON")
     return data
 
 
