@@ -12,6 +12,7 @@ import hmac
 import json
 
 from django.core.exceptions import RequestDataTooBig
+from django.db.models import QuerySet
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -26,14 +27,21 @@ from tuco.logging import get_logger
 log = get_logger(__name__)
 
 
+def _authenticated_line(request: HttpRequest, line_id: str, lines: QuerySet[Line]) -> Line | None:
+    """The line the URL names, if its `?secret=` is that line's; None answers 404 (unknown and wrong alike)."""
+    line = lines.filter(pk=line_id).first() if is_object_id(line_id) else None
+    secret = request.GET.get("secret", "")
+    if line is None or not hmac.compare_digest(line.webhook_secret.encode(), secret.encode()):
+        return None
+    return line
+
+
 @csrf_exempt
 @require_POST
 @checked_connection
 def bluebubbles_webhook(request: HttpRequest, line_id: str) -> JsonResponse:
-    line = Line.objects.select_related("device", "workspace").filter(pk=line_id).first() \
-        if is_object_id(line_id) else None
-    secret = request.GET.get("secret", "")
-    if line is None or not hmac.compare_digest(line.webhook_secret.encode(), secret.encode()):
+    line = _authenticated_line(request, line_id, Line.objects.select_related("device", "workspace"))
+    if line is None:
         return JsonResponse({"error": "Not found"}, status=404)
     try:
         payload = json.loads(request.body or b"{}")
@@ -73,10 +81,9 @@ def email_inbound_webhook(request: HttpRequest, line_id: str) -> JsonResponse:
     References, message.reply webhook, STOP → do-not-contact); a repeat of the same Message-ID is
     stored once.
     """
-    line = Line.objects.select_related("workspace").filter(pk=line_id, channel_type=Line.Channel.EMAIL).first() \
-        if is_object_id(line_id) else None
-    secret = request.GET.get("secret", "")
-    if line is None or not hmac.compare_digest(line.webhook_secret.encode(), secret.encode()):
+    line = _authenticated_line(request, line_id,
+                               Line.objects.select_related("workspace").filter(channel_type=Line.Channel.EMAIL))
+    if line is None:
         return JsonResponse({"error": "Not found"}, status=404)
     from messaging.inbound import inbound_store
 
