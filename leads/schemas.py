@@ -103,13 +103,18 @@ class RowErrorDoc(serializers.Serializer):
     error = serializers.CharField()
 
 
-class CreateLeadsResponse(serializers.Serializer):
+# What POST /api/leads and the CSV import both answer about the rows they saved (no docstring: it would
+# become the description of both schema components).
+class SaveSummary(serializers.Serializer):
     message = serializers.CharField()
     savedCount = serializers.IntegerField()
     duplicateCount = serializers.IntegerField()
     invalidCount = serializers.IntegerField()
     totalProcessed = serializers.IntegerField()
     listId = serializers.CharField()
+
+
+class CreateLeadsResponse(SaveSummary):
     leadId = nstr(help_text="The first of leadIds")
     leadIds = serializers.ListField(child=serializers.CharField(),
                                     help_text="New or existing lead id per valid input, in input order")
@@ -193,13 +198,7 @@ class ImportRowErrorDoc(serializers.Serializer):
     error = serializers.CharField()
 
 
-class ImportResponse(serializers.Serializer):
-    message = serializers.CharField()
-    savedCount = serializers.IntegerField()
-    duplicateCount = serializers.IntegerField()
-    invalidCount = serializers.IntegerField()
-    totalProcessed = serializers.IntegerField()
-    listId = serializers.CharField()
+class ImportResponse(SaveSummary):
     listName = serializers.CharField()
     errors = ImportRowErrorDoc(many=True, help_text="Skipped rows (the first 1000)")
     errorsTruncated = serializers.BooleanField()
