@@ -19,7 +19,6 @@ from django.utils.html import format_html
 
 from lines.models import AvailabilityResult, Device, Line, LineContact, LineDailyUsage, LineHourlyUsage
 from lines.services import line_mark_healthy
-from messaging.windows import local_day
 from tuco.addresses import InvalidAddress, normalize_email, normalize_phone
 from tuco.admin import (
     CappedCountPaginator,
@@ -31,6 +30,7 @@ from tuco.admin import (
     secret_input,
     secret_state,
 )
+from tuco.calendar import local_day
 
 # ---------------------------------------------------------------------------
 # Devices

@@ -22,7 +22,7 @@ from lines.capacity import _DAILY, _count_up
 from lines.models import AvailabilityResult, Device, Line, LineDailyUsage
 from lines.relay.base import relay_for_device
 from lines.relay.errors import RelayError
-from messaging.windows import local_day, next_local_midnight
+from tuco.calendar import local_day, next_local_midnight
 from tuco.logging import get_logger
 
 log = get_logger(__name__)

@@ -21,7 +21,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Greatest
 
 from lines.models import Device, Line, LineContact, LineDailyUsage, LineHourlyUsage
-from messaging.windows import local_day, next_local_midnight, utc_hour_start
+from tuco.calendar import local_day, next_local_midnight, utc_hour_start
 from tuco.logging import get_logger
 
 log = get_logger(__name__)

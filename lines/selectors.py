@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from lines.models import Line, LineDailyUsage, LineHourlyUsage
-from messaging.windows import local_day, next_local_midnight, utc_hour_start
+from tuco.calendar import local_day, next_local_midnight, utc_hour_start
 
 
 @dataclass

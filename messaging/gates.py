@@ -16,7 +16,7 @@ from django.db.models import Q
 
 from lines.models import Line
 from messaging.models import Direction, Message, Status
-from messaging.windows import blocking_reason, next_open, window_from
+from tuco.calendar import blocking_reason, next_open, window_from
 
 THREAD_RECHECK = timedelta(seconds=5)
 LINE_BUSY_SAFETY_NET = timedelta(seconds=30)

@@ -24,11 +24,11 @@ from django.http import QueryDict
 
 from leads.models import Lead
 from messaging.models import Direction, Message
-from messaging.selectors import parse_limit
 from tuco.addresses import InvalidAddress, normalize_phone
 from tuco.errors import BadRequest, NotFound
 from tuco.ids import is_object_id
 from tuco.models import Workspace
+from tuco.pagination import parse_limit
 from tuco.timefmt import iso, parse_iso
 
 RECENT_MAX = 10

@@ -12,10 +12,9 @@ from messaging.models import Message, MessageType, Status
 from tuco.errors import BadRequest, NotFound
 from tuco.ids import is_object_id
 from tuco.models import Workspace
+from tuco.pagination import parse_limit
 from tuco.timefmt import iso, parse_iso
 
-DEFAULT_LIMIT = 50
-MAX_LIMIT = 100
 MESSAGE_NOT_FOUND = "Message not found"
 
 
@@ -24,18 +23,6 @@ class Page:
     items: list[Message]
     next_cursor: str | None
     limit: int
-
-
-def parse_limit(raw: str | None, *, default: int = DEFAULT_LIMIT, maximum: int = MAX_LIMIT) -> int:
-    if raw in (None, ""):
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequest(f"limit must be an integer between 1 and {maximum}", code="INVALID_LIMIT")
-    if not 1 <= value <= maximum:
-        raise BadRequest(f"limit must be an integer between 1 and {maximum}", code="INVALID_LIMIT")
-    return value
 
 
 def _id_param(params: QueryDict, name: str) -> str | None:

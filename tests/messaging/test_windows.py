@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from messaging.windows import blocking_reason, is_open, next_local_midnight, next_open, window_from
+from tuco.calendar import blocking_reason, is_open, next_local_midnight, next_open, window_from
 
 
 def utc(text: str) -> datetime:

@@ -8,10 +8,10 @@ from typing import Any
 from django.db.models import Prefetch
 from django.http import QueryDict
 
-from messaging.selectors import parse_limit
 from tuco.errors import BadRequest, NotFound
 from tuco.ids import is_object_id
 from tuco.models import Workspace
+from tuco.pagination import parse_limit
 from tuco.timefmt import iso
 from tuco.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
