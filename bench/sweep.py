@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/sweep.py [--backlog 100000] [--due 500] [--repeat 20] [--json]
 
-In a fresh database (tuco_bench_sweep) this times `messaging.sweeps.claim_due_batch(now=…,
+In a fresh database (tuco_bench_sweep) this times `messaging.send.state.claim_due_batch(now=…,
 batch_size=500)` — the SELECT … FOR UPDATE SKIP LOCKED + UPDATE of the sweep — in four states:
 
   empty          no rows at all
@@ -168,13 +168,13 @@ def time_calls(call: Callable[[datetime], Any], *, clock: Clock, repeat: int) ->
 
 
 def claim(now: datetime) -> int:
-    from messaging.sweeps import claim_due_batch
+    from messaging.send.state import claim_due_batch
 
     return len(claim_due_batch(now=now, batch_size=BATCH))
 
 
 def sweep(now: datetime) -> int:
-    from messaging.sweeps import sweep_due_messages
+    from messaging.send.worker import sweep_due_messages
 
     return sweep_due_messages(now=now)
 

@@ -6,6 +6,7 @@ Bulk create and CSV import live in leads/importing.py and leads/csv_import.py (o
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -309,3 +310,9 @@ def parse_list_input(data: Any) -> tuple[str, str]:
     if not isinstance(description, str) or len(description) > 500:
         raise BadRequest("description must be a string of at most 500 characters", code="VALIDATION_ERROR")
     return clean_text(name.strip()), clean_text(description.strip())
+
+
+def lead_record_availability(*, lead_id: str, available: bool, at: datetime) -> None:
+    """What the last iMessage availability check (or send) learned about the lead."""
+    status = Lead.Availability.AVAILABLE if available else Lead.Availability.UNAVAILABLE
+    Lead.objects.filter(pk=lead_id).update(availability_status=status, availability_checked_at=at)

@@ -20,10 +20,11 @@ from django.utils import timezone
 
 from lines.capacity import _DAILY, _count_up
 from lines.models import AvailabilityResult, Device, Line, LineDailyUsage
-from lines.relay.base import relay_for_device
-from lines.relay.errors import RelayError
+from lines.relay.client import relay_for_device
 from tuco.calendar import local_day, next_local_midnight
 from tuco.logging import get_logger
+from tuco.rotation import next_in_turn
+from tuco.send_errors import SendError
 
 log = get_logger(__name__)
 
@@ -46,7 +47,7 @@ class Outcome:
     address: str | None = None
     checks: list[Check] = field(default_factory=list)
     budget_exhausted_until: datetime | None = None
-    error: RelayError | None = None
+    error: SendError | None = None
 
     @property
     def checked_addresses(self) -> list[str]:
@@ -136,7 +137,7 @@ def check_address(*, workspace_id: str, address: str, lines: list[Line], now: da
             continue
         try:
             available = relay_for_device(line.device, private_api=True).check_imessage(address=address)
-        except RelayError:
+        except SendError:
             release_check(line=line, now=now)  # a failed check does not spend the budget
             raise
         cache_put(workspace_id=workspace_id, address=address, available=available, line_id=line.pk, now=now)
@@ -154,7 +155,7 @@ def first_available(*, workspace_id: str, addresses: list[str], lines: list[Line
         except BudgetExhausted as exhausted:
             outcome.budget_exhausted_until = exhausted.until
             return outcome
-        except RelayError as error:
+        except SendError as error:
             outcome.error = error
             return outcome
         outcome.checks.append(check)
@@ -172,9 +173,7 @@ def checking_lines(*, workspace_id: str, first: Line | None = None) -> list[Line
     if first is not None:
         lines = [first] + [line for line in lines if line.pk != first.pk]
     elif len(lines) > 1:
-        from lines.selection import line_round_robin
-
-        lead = line_round_robin(workspace_id=f"availability:{workspace_id}", lines=lines)
+        lead = next_in_turn(f"lines:availability:{workspace_id}", lines)
         index = lines.index(lead)
         lines = lines[index:] + lines[:index]
     return lines

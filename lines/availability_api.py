@@ -18,46 +18,20 @@ from rest_framework.views import APIView
 from leads.models import Lead
 from leads.services import lead_get
 from lines import availability_schemas as schemas
-from lines.availability import Check, Outcome, checking_lines, first_available
+from lines.availability import Check, Outcome
+from lines.availability_checks import QUOTA, check_lead, run_check
+from lines.tasks import check_leads_availability
 from tuco.addresses import InvalidAddress, normalize_email, normalize_phone
 from tuco.auth import workspace_of
 from tuco.body_fields import optional_string, require_json_object
-from tuco.errors import ApiError, BadRequest, NotFound
+from tuco.errors import BadRequest, NotFound
 from tuco.ids import is_object_id
 from tuco.models import Workspace
 from tuco.throttles import RateLimitedMixin
 
 NO_ADDRESSES = "No phone or email addresses provided"
-QUOTA = "Daily availability check quota exhausted"
 NOT_AVAILABLE = "Contact not available on iMessage"
 SYNC_LEAD_LIMIT = 10
-
-
-class QuotaExhausted(ApiError):
-    status = 429
-
-    def __init__(self) -> None:
-        super().__init__(QUOTA, code="AVAILABILITY_QUOTA_EXHAUSTED", headers={"Retry-After": "3600"},
-                         available=False, reason=QUOTA)
-
-
-def _lines(workspace: Workspace) -> list:
-    lines = checking_lines(workspace_id=workspace.pk)
-    if not lines:
-        raise BadRequest("No active line with the iMessage Private API can check availability",
-                         code="NO_CHECKING_LINE", available=False, reason="No Active Line")
-    return lines
-
-
-def _run(workspace: Workspace, addresses: list[str]) -> Outcome:
-    outcome = first_available(workspace_id=workspace.pk, addresses=addresses, lines=_lines(workspace),
-                              now=timezone.now())
-    if outcome.error is not None:
-        raise ApiError(f"availability API error: {outcome.error.message}", code="AVAILABILITY_ERROR", status=502,
-                       available=False, reason="availability API error")
-    if outcome.budget_exhausted_until is not None and not outcome.checks:
-        raise QuotaExhausted()
-    return outcome
 
 
 def _answer(outcome: Outcome) -> dict[str, Any]:
@@ -115,7 +89,7 @@ class CheckAvailabilityRoundRobinApi(RateLimitedMixin, APIView):
         address = (request.query_params.get("address") or "").strip()
         if not address:
             raise _no_addresses()
-        return Response(_answer(_run(workspace_of(request), _single(address))))
+        return Response(_answer(run_check(workspace_of(request), _single(address))))
 
     @extend_schema(operation_id="availability_rr", request=schemas.RoundRobinInput,
                    responses={200: schemas.RoundRobinResponse, 400: schemas.Error, 401: schemas.Error,
@@ -129,33 +103,7 @@ class CheckAvailabilityRoundRobinApi(RateLimitedMixin, APIView):
             addresses = _single(address) + addresses
         if not addresses:
             raise _no_addresses()
-        return Response(_answer(_run(workspace_of(request), addresses)))
-
-
-def lead_addresses(lead: Lead) -> list[str]:
-    """The spec's priority order: phone → altPhone1-3 → email → altEmail1-3."""
-    return [a for a in (lead.phone, lead.alt_phone1, lead.alt_phone2, lead.alt_phone3, lead.email, lead.alt_email1,
-                        lead.alt_email2, lead.alt_email3) if a]
-
-
-def check_lead(workspace: Workspace, lead: Lead) -> dict[str, Any]:
-    addresses = lead_addresses(lead)
-    if not addresses:
-        return {"leadId": lead.pk, "available": False, "status": "unavailable", "checkedAddresses": []}
-    try:
-        outcome = _run(workspace, addresses)
-    except QuotaExhausted:
-        raise
-    except ApiError:
-        Lead.objects.filter(pk=lead.pk).update(availability_status=Lead.Availability.ERROR,
-                                               availability_checked_at=timezone.now())
-        return {"leadId": lead.pk, "available": False, "status": "error", "checkedAddresses": []}
-    if outcome.address is None and outcome.budget_exhausted_until is not None:
-        raise QuotaExhausted()
-    status = "available" if outcome.address else "unavailable"
-    Lead.objects.filter(pk=lead.pk).update(availability_status=status, availability_checked_at=timezone.now())
-    return {"leadId": lead.pk, "available": outcome.address is not None, "status": status,
-            "checkedAddresses": outcome.checked_addresses, "address": outcome.address}
+        return Response(_answer(run_check(workspace_of(request), addresses)))
 
 
 class LeadCheckAvailabilityApi(RateLimitedMixin, APIView):
@@ -191,13 +139,11 @@ class LeadCheckAvailabilityApi(RateLimitedMixin, APIView):
                                      or not all(isinstance(i, str) for i in lead_ids)):
             raise BadRequest("leadIds must be a non-empty array of lead ids", code="VALIDATION_ERROR")
         if address:
-            outcome = _run(workspace, _single(address))
+            outcome = run_check(workspace, _single(address))
             return Response({"success": True, "available": outcome.address is not None,
                              "address": _single(address)[0], "cached": _answer(outcome)["cached"]})
         leads = self._leads(workspace, lead_ids=lead_ids, list_id=list_id)
         if len(leads) > SYNC_LEAD_LIMIT:
-            from lines.tasks import check_leads_availability
-
             job = f"bulk-availability-{timezone.now().isoformat()}"
             check_leads_availability.apply_async(args=[workspace.pk, [lead.pk for lead in leads]])
             return Response({"success": True, "message": "Bulk availability check started in background",

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import Q
 from django.utils import timezone
 
 from lines.models import Device, Line
-from lines.relay.base import relay_for_device
-from lines.relay.errors import RelayError
+from lines.relay.client import relay_for_device
 from lines.relay.registration import relay_webhook_register
 from tuco.logging import get_logger
+from tuco.send_errors import SendError
 
 log = get_logger(__name__)
 
@@ -30,7 +32,7 @@ def device_check(device: Device) -> str | None:
     try:
         relay.ping()
         info = relay.server_info()
-    except RelayError as exc:
+    except SendError as exc:
         return str(exc)
     os_version = str(info.get("os_version") or "")
     updates: dict[str, object] = {}
@@ -46,10 +48,12 @@ def device_check(device: Device) -> str | None:
     return None
 
 
-def lines_health_check() -> dict[str, int]:
-    """Beat job: re-check every device with an unhealthy line (and register missing webhooks)."""
+def lines_health_check() -> dict[str, Any]:
+    """Re-check every device with an unhealthy line (and register missing webhooks). `healedDevices`:
+    the devices that answer again (messaging wakes the messages that waited on them)."""
     now = timezone.now()
     healed = still_down = registered = 0
+    healed_devices: list[str] = []
     devices = Device.objects.filter(lines__health_status=Line.Health.UNHEALTHY).distinct()
     for device in devices:
         reason = device_check(device)
@@ -57,7 +61,7 @@ def lines_health_check() -> dict[str, int]:
             healed += Line.objects.filter(device=device, health_status=Line.Health.UNHEALTHY).update(
                 health_status=Line.Health.HEALTHY, health_reason="", health_checked_at=now)
             log.info("line.healthy", deviceId=device.pk)
-            _wake_waiting(device)
+            healed_devices.append(device.pk)
         else:
             still_down += 1
             Line.objects.filter(device=device).update(health_checked_at=now, health_reason=reason[:500])
@@ -66,12 +70,6 @@ def lines_health_check() -> dict[str, int]:
             health_status=Line.Health.HEALTHY):
         if relay_webhook_register(line=line):
             registered += 1
-    return {"healed": healed, "stillDown": still_down, "webhooksRegistered": registered}
+    return {"healed": healed, "stillDown": still_down, "webhooksRegistered": registered,
+            "healedDevices": healed_devices}
 
-
-def _wake_waiting(device: Device) -> None:
-    """Messages waiting on this device's health may go now."""
-    from messaging.models import Message, Status
-
-    Message.objects.filter(line__device=device, status=Status.QUEUED, queued_reason="line_unhealthy").update(
-        next_attempt_at=timezone.now(), enqueued_at=None)

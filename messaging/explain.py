@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from messaging.models import Message, Status
+from messaging.models import Message, QueuedReason, Status
+from messaging.selectors import thread_order_expected_at
 from tuco.timefmt import iso
 
 REASON_SENTENCES = {
@@ -45,9 +46,7 @@ class _Safe(dict):
 def expected_next_attempt(m: Message):  # -> datetime | None
     """When the message is expected to go: its own next attempt, or for a message waiting behind an
     earlier one to the same recipient, when that one is expected to go."""
-    if m.queued_reason == "thread_order":
-        from messaging.gates import thread_order_expected_at
-
+    if m.queued_reason == QueuedReason.THREAD_ORDER:
         return thread_order_expected_at(m) or m.next_attempt_at
     return m.next_attempt_at
 

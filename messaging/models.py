@@ -1,6 +1,7 @@
 """Messages, their timeline, send attempts, threads and the duplicate guard.
 
-`Message.status` is written only by `messaging.lifecycle` (see DESIGN.md).
+The columns the send path changes are written only by `messaging.send.state`
+(docs/architecture.md, "Who writes what").
 """
 
 from __future__ import annotations
@@ -28,12 +29,13 @@ class Status(models.TextChoices):
 
 
 # Rows the dispatcher may claim (`→ sending`) once `next_attempt_at` is due.
+# They are also the ones a cancel may stop.
 CLAIMABLE = (Status.PENDING, Status.QUEUED, Status.SCHEDULED)
-CANCELLABLE = (Status.QUEUED, Status.PENDING, Status.SCHEDULED)
-FINAL = (Status.DELIVERED, Status.FAILED, Status.FALLBACK, Status.CANCELLED)
 
 
 class QueuedReason(models.TextChoices):
+    """Why a message waits (`queuedReason`); each has its sentence in messaging.explain."""
+
     SCHEDULED = "scheduled"
     TIME_WINDOW = "time_window"
     DAY_NOT_ALLOWED = "day_not_allowed"
@@ -45,10 +47,8 @@ class QueuedReason(models.TextChoices):
     LINE_UNHEALTHY = "line_unhealthy"
     LINE_INACTIVE = "line_inactive"
     NO_LINE = "no_line"
-    AVAILABILITY_GAP = "availability_gap"
     AVAILABILITY_BUDGET = "availability_budget"
     RETRY_WAIT = "retry_wait"
-    RELAY_UNREACHABLE = "relay_unreachable"
     LINE_BUSY = "line_busy"
     THREAD_ORDER = "thread_order"
 

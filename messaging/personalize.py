@@ -46,3 +46,10 @@ def render(text: str, values: dict[str, str]) -> str:
 
 def render_message(message: Message) -> str:
     return render(message.body, lead_values(message.lead, message))
+
+
+def sms_body(message: Message) -> str:
+    """The text as the recipient would have seen it: placeholders filled, attachment links appended."""
+    parts = [render_message(message).strip()]
+    parts.extend(url for url in (message.attachment_urls or []) if isinstance(url, str))
+    return "\n".join(p for p in parts if p)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.http import QueryDict
 
-from messaging.models import Message, MessageType, Status
+from messaging.models import Direction, Message, MessageType, QueuedReason, Status
 from tuco.errors import BadRequest, NotFound
 from tuco.ids import is_object_id
 from tuco.models import Workspace
@@ -120,3 +121,27 @@ def message_detail(*, workspace: Workspace, message_id: str) -> Detail:
         for a in message.attempts.order_by("started_at", "id")
     ]
     return Detail(message=message, events=events, attempts=attempts)
+
+
+# --- the queue, as the pacing gates and the explanations read it ------------------------------------
+
+# An older message of the conversation waiting for one of these does not hold the newer ones back:
+# they are the older message's own schedule, not a turn in the queue.
+OWN_SCHEDULE_REASONS = (QueuedReason.SCHEDULED, QueuedReason.TIME_WINDOW, QueuedReason.DAY_NOT_ALLOWED)
+
+
+def older_than(message: Message) -> Q:
+    """Created before `message` (ids break ties within one instant)."""
+    return Q(created_at__lt=message.created_at) | Q(created_at=message.created_at, id__lt=message.pk)
+
+
+def ahead_in_thread(message: Message) -> QuerySet[Message]:
+    """Older outbound messages to the same recipient still on their way (sending, or waiting their turn)."""
+    return (Message.objects.filter(thread_id=message.thread_id, direction=Direction.OUTBOUND,
+                                   status__in=(Status.PENDING, Status.QUEUED, Status.SCHEDULED, Status.SENDING))
+            .exclude(queued_reason__in=OWN_SCHEDULE_REASONS).filter(older_than(message)))
+
+
+def thread_order_expected_at(message: Message) -> datetime | None:
+    """For display: when the message holding this one back is expected to go."""
+    return ahead_in_thread(message).order_by("-next_attempt_at").values_list("next_attempt_at", flat=True).first()

@@ -49,9 +49,3 @@ def thread_touch(*, workspace_id: str, address: str, lead_id: str | None, line_i
 def thread_set_line(*, thread_id: str, line_id: str) -> None:
     Thread.objects.filter(pk=thread_id).update(line_id=line_id)
 
-
-def thread_mark_read(*, thread_id: str) -> None:
-    from messaging.models import Direction, Message
-
-    Message.objects.filter(thread_id=thread_id, direction=Direction.INBOUND, is_read=False).update(is_read=True)
-    Thread.objects.filter(pk=thread_id).update(unread_count=0)

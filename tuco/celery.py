@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 
-from celery import Celery
+from celery import Celery, Task
 from celery.signals import setup_logging, task_prerun, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tuco.settings")
@@ -38,6 +38,17 @@ _survive_broker_loss_with_unacked_messages()
 app = Celery("tuco")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+def task_named(name: str) -> Task:
+    """A registered task by name, for code below the task modules that publishes them (the send path,
+    the webhook outbox). Outside a worker the task modules are imported on first need, the way the
+    worker imports them at start (Celery's default-modules import runs the autodiscovery)."""
+    try:
+        return app.tasks[name]
+    except KeyError:
+        app.loader.import_default_modules()
+        return app.tasks[name]
 
 
 @setup_logging.connect
@@ -74,7 +85,5 @@ def _beat_schedule(sender: Celery, **_: object) -> None:
 def _check_lines_at_start(**_: object) -> None:
     # Lines added while their relay was down (e.g. `make run` creates the demo line before the
     # simulator starts) get their inbound webhook registered now rather than at the next health beat.
-    from messaging.tasks import check_lines_health
-
     with contextlib.suppress(Exception):  # the beat schedule runs the same check shortly anyway
-        check_lines_health.apply_async(countdown=2)
+        app.send_task("messaging.tasks.check_lines_health", countdown=2)

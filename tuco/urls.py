@@ -18,8 +18,7 @@ urlpatterns = [
     path("api/", include("tuco.webhooks.urls")),
     path("api/", include("messaging.replies_urls")),
     path("", include("messaging.attachments.urls")),
-    path("hooks/", include("lines.hooks_urls")),
-    path("hooks/", include("fallback.hooks_urls")),
+    path("hooks/", include("messaging.inbound.urls")),
 ]
 
 

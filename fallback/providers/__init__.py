@@ -3,12 +3,11 @@
 from fallback.providers.base import (
     PROVIDER_NAMES,
     REGISTRY,
-    ProviderError,
     ProviderResult,
     SendContext,
     SmsProvider,
     provider_for,
 )
 
-__all__ = ["PROVIDER_NAMES", "REGISTRY", "ProviderError", "ProviderResult", "SendContext", "SmsProvider",
+__all__ = ["PROVIDER_NAMES", "REGISTRY", "ProviderResult", "SendContext", "SmsProvider",
            "provider_for"]

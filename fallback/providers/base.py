@@ -5,12 +5,9 @@ passed in, never read from settings or class attributes) and does one thing:
 hand an SMS to its service. Each provider module makes its HTTP calls through
 exactly one seam so tests mock one place (`responses` sees all of them).
 
-Errors are classified at the provider, once:
-- `permanent`: retrying the same request cannot succeed (bad number, opted
-  out, bad credentials).
-- `maybe_sent`: the request may have reached the provider (read timeout, 5xx
-  after the body was sent); retrying risks a duplicate SMS unless the
-  provider deduplicates on our idempotency key.
+Errors are classified at the provider, once, as a `tuco.send_errors.SendError`
+(`permanent`, `maybe_sent`); retrying a maybe-sent request risks a duplicate
+SMS unless the provider deduplicates on our idempotency key.
 """
 
 from __future__ import annotations
@@ -18,6 +15,8 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+from tuco.send_errors import SendError
 
 if TYPE_CHECKING:
     from fallback.models import FallbackConfig
@@ -30,29 +29,6 @@ class ProviderResult:
     external_id: str
     status: str = "sent"
     response_code: int | None = None
-
-
-class ProviderError(Exception):
-    """The provider did not take the SMS (or we cannot tell whether it did)."""
-
-    def __init__(self, message: str, code: str, permanent: bool, *, response_code: int | None = None,
-                 maybe_sent: bool = False, recipient_opted_out: bool = False) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.permanent = permanent
-        self.response_code = response_code
-        self.maybe_sent = maybe_sent
-        self.recipient_opted_out = recipient_opted_out
-
-    @property
-    def error_class(self) -> str:
-        if self.permanent:
-            return "permanent"
-        return "unknown" if self.maybe_sent else "transient"
-
-    def __repr__(self) -> str:
-        return f"ProviderError({self.message!r}, code={self.code!r}, permanent={self.permanent})"
 
 
 @dataclass(frozen=True)
@@ -72,7 +48,7 @@ class SmsProvider(Protocol):
 
     def send_sms(self, *, to: str, body: str, idempotency_key: str, status_callback_url: str | None,
                  context: SendContext | None = None) -> ProviderResult:
-        """Hand one SMS to the provider. Raises ProviderError."""
+        """Hand one SMS to the provider. Raises SendError."""
         ...
 
     def request_summary(self, *, to: str, body: str) -> dict[str, Any]:
@@ -108,19 +84,19 @@ def provider_for(config: FallbackConfig, name: str | None = None) -> SmsProvider
     return provider
 
 
-def error_from_requests(exc: Exception, *, prefix: str) -> ProviderError:
+def error_from_requests(exc: Exception, *, prefix: str) -> SendError:
     """Classify a `requests` transport failure: could the request have reached the provider?"""
     import requests
     from urllib3.exceptions import ProtocolError
 
     if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return ProviderError(f"{prefix}: connection timed out", "TIMEOUT", False)
+        return SendError(f"{prefix}: connection timed out", "TIMEOUT", False)
     if isinstance(exc, requests.exceptions.Timeout):
         # The request went out; the answer did not come back in time.
-        return ProviderError(f"{prefix}: no response in time", "TIMEOUT", False, maybe_sent=True)
+        return SendError(f"{prefix}: no response in time", "TIMEOUT", False, maybe_sent=True)
     if isinstance(exc, requests.exceptions.ConnectionError):
         aborted = any(isinstance(arg, ProtocolError) for arg in exc.args)
-        return ProviderError(f"{prefix}: connection failed ({type(exc).__name__})", "CONNECTION_ERROR", False,
+        return SendError(f"{prefix}: connection failed ({type(exc).__name__})", "CONNECTION_ERROR", False,
                              maybe_sent=aborted)
-    return ProviderError(f"{prefix}: request failed ({type(exc).__name__})", "REQUEST_ERROR", False,
+    return SendError(f"{prefix}: request failed ({type(exc).__name__})", "REQUEST_ERROR", False,
                          maybe_sent=True)

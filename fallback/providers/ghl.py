@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import requests
 
-from fallback.providers.base import ProviderError, ProviderResult, SendContext, error_from_requests
+from fallback.providers.base import ProviderResult, SendContext, error_from_requests
+from tuco.send_errors import SendError
 
 if TYPE_CHECKING:
     from fallback.models import FallbackConfig
@@ -50,15 +51,15 @@ def _error_text(response: requests.Response) -> str:
     return str(message)[:300]
 
 
-def _error_from_response(step: str, response: requests.Response, *, repeatable: bool) -> ProviderError:
+def _error_from_response(step: str, response: requests.Response, *, repeatable: bool) -> SendError:
     status = response.status_code
     message = f"GHL {step} failed ({status}): {_error_text(response)}"
     code = f"GHL_HTTP_{status}"
     if status == 429:
-        return ProviderError(message, code, False, response_code=status)
+        return SendError(message, code, False, response_code=status)
     if status >= 500:
-        return ProviderError(message, code, False, response_code=status, maybe_sent=not repeatable and status != 503)
-    return ProviderError(message, code, True, response_code=status)
+        return SendError(message, code, False, response_code=status, maybe_sent=not repeatable and status != 503)
+    return SendError(message, code, True, response_code=status)
 
 
 class GhlProvider:
@@ -89,13 +90,13 @@ class GhlProvider:
         except requests.exceptions.RequestException as exc:
             error = error_from_requests(exc, prefix="GHL contact upsert")
             # Upserting twice is harmless, so "maybe sent" does not block a retry here.
-            raise ProviderError(error.message, error.code, False) from None
+            raise SendError(error.message, error.code, False) from None
         if not 200 <= response.status_code < 300:
             raise _error_from_response("contact upsert", response, repeatable=True)
         try:
             contact_id = str(response.json()["contact"]["id"])
         except (ValueError, KeyError, TypeError):
-            raise ProviderError("GHL contact upsert returned no contact id", "GHL_BAD_RESPONSE", False,
+            raise SendError("GHL contact upsert returned no contact id", "GHL_BAD_RESPONSE", False,
                                 response_code=response.status_code) from None
         return contact_id
 

@@ -15,7 +15,8 @@ from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from fallback.providers.base import ProviderError, ProviderResult, SendContext, error_from_requests
+from fallback.providers.base import ProviderResult, SendContext, error_from_requests
+from tuco.send_errors import SendError
 
 if TYPE_CHECKING:
     from fallback.models import FallbackConfig
@@ -80,7 +81,7 @@ def describe_error(code: int | str | None) -> str:
 
 
 def is_recipient_error(code: str) -> bool:
-    """A ProviderError code about the recipient's number (another address may still work)."""
+    """A SendError code about the recipient's number (another address may still work)."""
     return code.startswith("TWILIO_") and code[7:].isdigit() and int(code[7:]) in RECIPIENT_ERRORS
 
 
@@ -89,7 +90,7 @@ def _client(account_sid: str, auth_token: str) -> Client:
     return Client(account_sid, auth_token, http_client=TwilioHttpClient(timeout=TIMEOUT_SECONDS))
 
 
-def _error_from_twilio(exc: TwilioRestException | TwilioServiceException) -> ProviderError:
+def _error_from_twilio(exc: TwilioRestException | TwilioServiceException) -> SendError:
     status = int(exc.status or 0)
     code = int(exc.code) if isinstance(exc.code, int) or str(exc.code).isdigit() else status
     raw = exc.msg if isinstance(exc, TwilioRestException) else (exc.detail or exc.title)
@@ -97,11 +98,11 @@ def _error_from_twilio(exc: TwilioRestException | TwilioServiceException) -> Pro
     text = str(raw or "").split(": ", 1)[-1] if raw else describe_error(code)
     message = f"Twilio error {code}: {text}"
     if code in TRANSIENT_CODES or status == 429:
-        return ProviderError(message, f"TWILIO_{code}", False, response_code=status)
+        return SendError(message, f"TWILIO_{code}", False, response_code=status)
     if status >= 500:
         # 503 means Twilio refused before doing anything; other 5xx leave the outcome unknown.
-        return ProviderError(message, f"TWILIO_{code}", False, response_code=status, maybe_sent=status != 503)
-    return ProviderError(message, f"TWILIO_{code}", True, response_code=status,
+        return SendError(message, f"TWILIO_{code}", False, response_code=status, maybe_sent=status != 503)
+    return SendError(message, f"TWILIO_{code}", True, response_code=status,
                          recipient_opted_out=code == OPT_OUT_CODE)
 
 
@@ -144,7 +145,7 @@ class TwilioProvider:
         status = STATUS_MAP.get(str(created.status or "").lower(), "sent")
         if status == "failed":
             code = created.error_code or 0
-            raise ProviderError(created.error_message or describe_error(code), f"TWILIO_{code}", True,
+            raise SendError(created.error_message or describe_error(code), f"TWILIO_{code}", True,
                                 response_code=201)
         # Accepted by Twilio is "sent" in Tuco's vocabulary; delivery comes by status callback.
         return ProviderResult(external_id=str(created.sid), status="sent", response_code=201)

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import requests
 from django.utils import timezone
 
-from fallback.providers.base import ProviderError, ProviderResult, SendContext, error_from_requests
+from fallback.providers.base import ProviderResult, SendContext, error_from_requests
+from tuco.send_errors import SendError
 from tuco.timefmt import iso
 from tuco.urlsafety import blocked_reason, guarded_session
 from tuco.webhooks.signing import SIGNATURE_HEADER, encode_body, signed_headers
@@ -76,7 +77,7 @@ class WebhookProvider:
         except requests.exceptions.RequestException as exc:
             reason = blocked_reason(exc)
             if reason:
-                raise ProviderError(f"Fallback webhook URL refused: {reason}", "URL_BLOCKED", True) from None
+                raise SendError(f"Fallback webhook URL refused: {reason}", "URL_BLOCKED", True) from None
             raise error_from_requests(exc, prefix="Fallback webhook") from None
         status = response.status_code
         if 200 <= status < 300:
@@ -85,10 +86,10 @@ class WebhookProvider:
         message = f"Fallback webhook answered {status}"
         code = f"WEBHOOK_HTTP_{status}"
         if 300 <= status < 400:
-            raise ProviderError(f"{message} (redirects are not followed)", code, True, response_code=status)
+            raise SendError(f"{message} (redirects are not followed)", code, True, response_code=status)
         if status >= 500 or status in TRANSIENT_4XX:
-            raise ProviderError(message, code, False, response_code=status, maybe_sent=status >= 500)
-        raise ProviderError(message, code, True, response_code=status)
+            raise SendError(message, code, False, response_code=status, maybe_sent=status >= 500)
+        raise SendError(message, code, True, response_code=status)
 
 
 def _external_id(response: requests.Response) -> str:

@@ -1,12 +1,9 @@
-"""The relay interface the send path talks to, and the registry of relay kinds."""
+"""The relay interface the send path talks to (its clients live beside it; lines.relay.client picks one)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
-
-if TYPE_CHECKING:
-    from lines.models import Device
+from typing import Any, Protocol
 
 
 @dataclass
@@ -49,12 +46,3 @@ class RelayBackend(Protocol):
         ...
 
     def register_webhook(self, *, url: str, events: list[str]) -> dict[str, Any]: ...
-
-
-def relay_for_device(device: Device, *, private_api: bool | None = None) -> RelayBackend:
-    """Every device today is a BlueBubbles server; other relay kinds register here."""
-    from lines.relay.bluebubbles import BlueBubblesClient
-
-    return BlueBubblesClient(base_url=device.relay_url, password=device.relay_password,
-                             private_api=device.private_api if private_api is None else private_api,
-                             chat_prefix=device.chat_guid_prefix or "iMessage")

@@ -9,7 +9,6 @@ have gone out (verify first) or certainly did not (retry).
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -18,7 +17,7 @@ from django.conf import settings
 from urllib3.exceptions import NewConnectionError
 
 from lines.relay.base import RelayAttachment, SentMessage
-from lines.relay.errors import RelayError, RelayErrorKind
+from lines.relay.errors import RelayErrorKind, relay_error
 from lines.relay.http import relay_request
 
 CONNECT_TIMEOUT = 5.0
@@ -83,16 +82,16 @@ class BlueBubblesClient:
         try:
             response = relay_request(method, url, params=query, timeout=(CONNECT_TIMEOUT, read_timeout), **kwargs)
         except requests.exceptions.ConnectTimeout as exc:
-            raise RelayError(RelayErrorKind.NOT_SENT, f"relay connect timeout: {exc.__class__.__name__}") from exc
+            raise relay_error(RelayErrorKind.NOT_SENT, f"relay connect timeout: {exc.__class__.__name__}") from exc
         except requests.exceptions.ReadTimeout as exc:
-            raise RelayError(RelayErrorKind.UNKNOWN, f"relay did not answer within {read_timeout:.0f}s") from exc
+            raise relay_error(RelayErrorKind.UNKNOWN, f"relay did not answer within {read_timeout:.0f}s") from exc
         except requests.exceptions.ConnectionError as exc:
             # Refused / unresolvable: nothing reached the device. Anything else (reset mid-answer) is unknown.
             reason = getattr(exc.args[0], "reason", None) if exc.args else None
             kind = RelayErrorKind.NOT_SENT if isinstance(reason, NewConnectionError) else RelayErrorKind.UNKNOWN
-            raise RelayError(kind, f"relay connection failed: {reason or exc}") from exc
+            raise relay_error(kind, f"relay connection failed: {reason or exc}") from exc
         if response.status_code == 401:
-            raise RelayError(RelayErrorKind.PERMANENT, f"relay refused the password: {_error_text(response)}",
+            raise relay_error(RelayErrorKind.PERMANENT, f"relay refused the password: {_error_text(response)}",
                              status=401, body=response.text)
         return response
 
@@ -101,31 +100,31 @@ class BlueBubblesClient:
         try:
             return response.json().get("data")
         except (ValueError, AttributeError) as exc:
-            raise RelayError(RelayErrorKind.UNKNOWN, "relay answered with a non-JSON body",
+            raise relay_error(RelayErrorKind.UNKNOWN, "relay answered with a non-JSON body",
                              status=response.status_code, body=response.text) from exc
 
     def _raise_for_send(self, response: requests.Response) -> None:
         text = _error_text(response)
         if response.status_code == 400:
             kind = RelayErrorKind.IN_FLIGHT if ALREADY_QUEUED in text else RelayErrorKind.REJECTED
-            raise RelayError(kind, text, status=400, body=response.text)
+            raise relay_error(kind, text, status=400, body=response.text)
         if response.status_code >= 500:
             # BlueBubbles answers 500 for messages it did send (#801): the outcome is unknown.
-            raise RelayError(RelayErrorKind.UNKNOWN, text or "relay error", status=response.status_code,
+            raise relay_error(RelayErrorKind.UNKNOWN, text or "relay error", status=response.status_code,
                              body=response.text)
-        raise RelayError(RelayErrorKind.REJECTED, text or f"unexpected HTTP {response.status_code}",
+        raise relay_error(RelayErrorKind.REJECTED, text or f"unexpected HTTP {response.status_code}",
                          status=response.status_code, body=response.text)
 
     # --- the interface ------------------------------------------------------------------
     def ping(self) -> None:
         response = self._call("GET", "ping")
         if response.status_code != 200:
-            raise RelayError(RelayErrorKind.UNKNOWN, _error_text(response), status=response.status_code)
+            raise relay_error(RelayErrorKind.UNKNOWN, _error_text(response), status=response.status_code)
 
     def server_info(self) -> dict[str, Any]:
         response = self._call("GET", "server/info")
         if response.status_code != 200:
-            raise RelayError(RelayErrorKind.UNKNOWN, _error_text(response), status=response.status_code)
+            raise relay_error(RelayErrorKind.UNKNOWN, _error_text(response), status=response.status_code)
         return self._data(response) or {}
 
     def send_text(self, *, address: str, text: str, temp_guid: str) -> SentMessage:
@@ -152,7 +151,7 @@ class BlueBubblesClient:
         if response.status_code != 200:
             text = _error_text(response)
             kind = RelayErrorKind.PRIVATE_API if any(p in text for p in PRIVATE_API_DOWN) else RelayErrorKind.UNKNOWN
-            raise RelayError(kind, text or "availability check failed", status=response.status_code)
+            raise relay_error(kind, text or "availability check failed", status=response.status_code)
         return bool((self._data(response) or {}).get("available"))
 
     def get_message(self, *, guid: str) -> SentMessage | None:
@@ -160,7 +159,7 @@ class BlueBubblesClient:
         if response.status_code == 404:
             return None
         if response.status_code != 200:
-            raise RelayError(RelayErrorKind.UNKNOWN, _error_text(response), status=response.status_code)
+            raise relay_error(RelayErrorKind.UNKNOWN, _error_text(response), status=response.status_code)
         return _parse_message(self._data(response) or {})
 
     def find_sent(self, *, address: str, text: str, since_ms: int, attachment_name: str = "") -> list[SentMessage]:
@@ -177,7 +176,7 @@ class BlueBubblesClient:
         if response.status_code == 404:  # quirk: an unknown chat answers a bare 404
             return []
         if response.status_code != 200:
-            raise RelayError(RelayErrorKind.UNKNOWN, _error_text(response), status=response.status_code)
+            raise relay_error(RelayErrorKind.UNKNOWN, _error_text(response), status=response.status_code)
         rows = [_parse_message(row) for row in (self._data(response) or [])]
         if attachment_name:
             wanted_name = attachment_name.lower()
@@ -189,9 +188,5 @@ class BlueBubblesClient:
     def register_webhook(self, *, url: str, events: list[str]) -> dict[str, Any]:
         response = self._call("POST", "webhook", json={"url": url, "events": events})
         if response.status_code != 200:
-            raise RelayError(RelayErrorKind.REJECTED, _error_text(response), status=response.status_code)
+            raise relay_error(RelayErrorKind.REJECTED, _error_text(response), status=response.status_code)
         return self._data(response) or {}
-
-
-def describe(error: RelayError) -> str:
-    return json.dumps({"kind": str(error.kind), "status": error.status, "message": error.message})

@@ -7,9 +7,9 @@ from urllib.parse import urlencode
 from django.conf import settings
 
 from lines.models import Line
-from lines.relay.base import relay_for_device
-from lines.relay.errors import RelayError
+from lines.relay.client import relay_for_device
 from tuco.logging import get_logger
+from tuco.send_errors import SendError
 
 log = get_logger(__name__)
 
@@ -26,7 +26,7 @@ def relay_webhook_register(*, line: Line) -> bool:
     assert line.device is not None
     try:
         relay_for_device(line.device).register_webhook(url=relay_webhook_url(line), events=RELAY_EVENTS)
-    except RelayError as exc:
+    except SendError as exc:
         log.warning("line.webhook_register_failed", lineId=line.pk, error=str(exc))
         return False
     from django.utils import timezone

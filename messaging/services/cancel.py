@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
-from messaging import lifecycle
-from messaging.models import CANCELLABLE, Message, Status
+from django.utils import timezone
+
+from messaging.models import CLAIMABLE, Message, Status
 from messaging.selectors import message_get
+from messaging.send import state
+from messaging.send.pacing import wake_line_busy
 from tuco.errors import Conflict
 from tuco.models import Workspace
 
 
 def message_cancel(*, workspace: Workspace, message_id: str, reason: str) -> Message:
     message = message_get(workspace=workspace, message_id=message_id)
-    updated = lifecycle.transition(message.pk, to=Status.CANCELLED, allowed_from=CANCELLABLE,
-                                   reason=f"cancelled_by_{reason}", fields={"queued_reason": ""})
+    updated = state.transition(message.pk, to=Status.CANCELLED, allowed_from=CLAIMABLE,
+                               reason=f"cancelled_by_{reason}", fields={"queued_reason": ""})
     if updated is None:
         current = Message.objects.only("status").get(pk=message.pk).status
         raise Conflict(f"Message cannot be cancelled: its status is '{current}' "
                        "(only queued, pending or scheduled messages can be cancelled)",
                        code="MESSAGE_NOT_CANCELLABLE", currentStatus=current)
     if updated.line_id:
-        from django.utils import timezone
-
-        from messaging.queueing import wake_line_busy
-
         wake_line_busy(line_id=updated.line_id, at=timezone.now())  # a newer message may have yielded to it
     return updated

@@ -1,7 +1,7 @@
 """message_create: turn a validated send request into one committed message row.
 
 No network I/O to a relay happens here: the row commits, then the dispatch
-task is enqueued on commit (messaging.dispatch). Everything that can reject
+task is enqueued on commit (messaging.send.worker.enqueue_dispatch). Everything that can reject
 the request runs before the transaction, so a rejected request writes nothing.
 """
 
@@ -18,12 +18,12 @@ from fallback.models import FallbackConfig
 from leads.models import Lead
 from leads.services import LeadContact, lead_get, lead_resolve_for_send
 from lines.models import Line
-from lines.selection import active_lines, channel_for_message_type, line_round_robin
-from messaging import lifecycle
 from messaging.attachments.uploads import attachment_urls_check_ownership
 from messaging.dedup import dedup_claim, dedup_reassign, fingerprint
-from messaging.dispatch import enqueue_dispatch
 from messaging.models import Direction, Message, Status
+from messaging.send import state
+from messaging.send.pacing import active_lines, channel_for_message_type, line_round_robin
+from messaging.send.worker import enqueue_dispatch
 from messaging.send_input import NO_ACTIVE_LINES, RECIPIENT_REQUIRED, SendRequest
 from messaging.threads import thread_set_line, thread_touch
 from tuco.errors import ApiError, BadRequest, NotFound
@@ -178,7 +178,7 @@ def message_create(*, workspace: Workspace, request: SendRequest, context: SendC
             force_fallback=request.force_fallback, attachment_urls=request.attachment_urls, subject=request.subject,
             attachment_names=request.attachment_names,
         )
-        lifecycle.record_created(message, detail={"correlationId": context.correlation_id})
+        state.record_created(message, detail={"correlationId": context.correlation_id})
         if enqueue:
             transaction.on_commit(partial(enqueue_dispatch, message.pk))
     log.info("message.api.create_message_returned", messageId=message.pk, lineId=message.line_id,

@@ -7,12 +7,11 @@ from typing import Any
 
 from django.utils import timezone
 
-from messaging.channels import force_fallback
-from messaging.dispatch import enqueue_dispatch
 from messaging.documents import message_document
-from messaging.gates import schedule_gate, window_gate
 from messaging.models import Message, Status
-from messaging.sending import block_dnc
+from messaging.send.channels.forced_fallback import force_fallback
+from messaging.send.pacing import block_dnc, schedule_gate, window_gate
+from messaging.send.worker import enqueue_dispatch
 
 
 def forced_fallback_response(message: Message) -> dict[str, Any]:
@@ -36,6 +35,6 @@ def forced_fallback_response(message: Message) -> dict[str, Any]:
                             "leadId": moved.lead_id}
     if not outcome.sent:
         channel = outcome.provider or "fallback"
-        body.update(error=f"{channel}: {outcome.error or 'fallback not sent'}", code=outcome.error_code or None,
+        body.update(error=f"{channel}: {outcome.error_text or 'fallback not sent'}", code=outcome.error_code or None,
                     channel=channel)
     return body

@@ -5,10 +5,10 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from messaging import lifecycle
-from messaging.dispatch import enqueue_dispatch
 from messaging.models import Message, Status
 from messaging.selectors import message_get
+from messaging.send import state
+from messaging.send.worker import enqueue_dispatch
 from tuco.errors import Conflict
 from tuco.models import Workspace
 
@@ -18,7 +18,7 @@ def message_retry(*, workspace: Workspace, message_id: str, reason: str = "opera
     message = message_get(workspace=workspace, message_id=message_id)
     now = timezone.now()
     with transaction.atomic():
-        updated = lifecycle.transition(
+        updated = state.transition(
             message.pk, to=Status.PENDING, allowed_from=(Status.FAILED,), reason=f"retry_by_{reason}",
             fields={"attempt_count": 0, "error": "", "error_code": "", "queued_reason": "", "next_attempt_at": now,
                     "enqueued_at": None, "sending_since": None},

@@ -17,8 +17,8 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from messaging.models import Thread
+from messaging.send.state import thread_mark_read
 from messaging.services.create import SendContext
-from messaging.threads import thread_mark_read
 from messaging.unibox.forms import ReplyForm, ThreadFilterForm
 from messaging.unibox.presentation import bubble_for, unibox_status_look
 from messaging.unibox.reply import thread_reply

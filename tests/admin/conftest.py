@@ -15,8 +15,8 @@ from django.contrib.auth.models import Group, Permission
 from django.test import Client
 from django.utils import timezone
 
-from messaging import lifecycle
 from messaging.models import Direction, Message, Status, Thread
+from messaging.send import state
 from messaging.send_input import parse_send_request
 from messaging.services.create import SendContext, message_create
 from messaging.threads import thread_touch
@@ -60,7 +60,7 @@ def set_status(message: Message, *path: str, **fields: Any) -> Message:
     """Walk a message through the state machine (pending → sending → sent …)."""
     for status in path:
         extra = {k: v for k, v in fields.items() if status == path[-1]}
-        moved = lifecycle.transition(message.pk, to=status, fields=extra or None)
+        moved = state.transition(message.pk, to=status, fields=extra or None)
         assert moved is not None, f"could not move {message.pk} to {status}"
     return Message.objects.get(pk=message.pk)
 

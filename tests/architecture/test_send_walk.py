@@ -16,10 +16,10 @@ import pytest
 import responses
 
 from messaging.models import Message, SendAttempt
-from messaging.outcomes import individual_policy
-from messaging.sending import send_message
+from messaging.send.dispatcher import send_message
+from messaging.send.outcome import individual_policy
+from messaging.send.outcomes import verify_once
 from messaging.tasks import dispatch_fallback
-from messaging.verification import verify_once
 from tests.architecture.graph import load
 from tests.architecture.walk import Walk, walk
 from tests.factories import DeviceFactory, LineFactory

@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from fallback import services
+from messaging.send import fallback as services
 from tests.fallback.factories import FallbackConfigFactory
 
 

@@ -12,9 +12,9 @@ import responses
 from django.db import connection
 
 from fallback.models import FallbackConfig
-from fallback.services import NO_PHONE, fallback_dispatch
 from leads.models import DncEntry
 from messaging.models import Message, MessageEvent, SendAttempt
+from messaging.send.fallback import NO_PHONE, fallback_sms_send
 from tests.factories import LeadFactory, MessageFactory, WorkspaceFactory
 from tests.fallback.factories import (
     AUTH_TOKEN,
@@ -46,7 +46,7 @@ def test_twilio_fallback_is_sent_and_recorded(twilio_config, workspace, settings
     settings.TUCO_PUBLIC_URL = "https://tuco.example.com"
     responses.post(TWILIO_MESSAGES_URL, json=twilio_message(sid="SMfb01"), status=201)
     message = _fallback_message(workspace)
-    outcome = fallback_dispatch(message_id=message.pk, reason="no_imessage")
+    outcome = fallback_sms_send(message_id=message.pk, reason="no_imessage")
     assert outcome.claimed and outcome.sent and outcome.provider == "twilio" and outcome.external_id == "SMfb01"
     message.refresh_from_db()
     assert message.status == "fallback"  # the dispatch never touches the message status
@@ -69,8 +69,8 @@ def test_twilio_fallback_is_sent_and_recorded(twilio_config, workspace, settings
 def test_second_dispatch_does_not_send_again(twilio_config, workspace) -> None:
     responses.post(TWILIO_MESSAGES_URL, json=twilio_message(), status=201)
     message = _fallback_message(workspace)
-    assert fallback_dispatch(message_id=message.pk, reason="no_imessage").claimed
-    again = fallback_dispatch(message_id=message.pk, reason="no_imessage")
+    assert fallback_sms_send(message_id=message.pk, reason="no_imessage").claimed
+    again = fallback_sms_send(message_id=message.pk, reason="no_imessage")
     assert not again.claimed and again.status == "sent"
     assert len(responses.calls) == 1 and SendAttempt.objects.filter(message=message).count() == 1
 
@@ -79,14 +79,14 @@ def test_second_dispatch_does_not_send_again(twilio_config, workspace) -> None:
 def test_pending_fallback_is_claimable(twilio_config, workspace) -> None:
     responses.post(TWILIO_MESSAGES_URL, json=twilio_message(), status=201)
     message = _fallback_message(workspace, fallback_sms_status="pending")
-    assert fallback_dispatch(message_id=message.pk, reason="failed").sent
+    assert fallback_sms_send(message_id=message.pk, reason="failed").sent
 
 
 @pytest.mark.parametrize("current", ["sending", "sent", "delivered", "failed"])
 @responses.activate
 def test_fallback_already_under_way_or_done_is_left_alone(twilio_config, workspace, current) -> None:
     message = _fallback_message(workspace, fallback_sms_status=current)
-    outcome = fallback_dispatch(message_id=message.pk, reason="no_imessage")
+    outcome = fallback_sms_send(message_id=message.pk, reason="no_imessage")
     assert not outcome.claimed and outcome.status == current and len(responses.calls) == 0
 
 
@@ -94,7 +94,7 @@ def test_fallback_already_under_way_or_done_is_left_alone(twilio_config, workspa
 def test_message_without_any_phone_fails_clearly(twilio_config, workspace) -> None:
     message = _fallback_message(workspace, recipient_phone="", recipient_email="jane@example.com",
                                 send_to_address="jane@example.com")
-    outcome = fallback_dispatch(message_id=message.pk, reason="no_imessage")
+    outcome = fallback_sms_send(message_id=message.pk, reason="no_imessage")
     message.refresh_from_db()
     assert outcome.claimed and outcome.status == "failed" and outcome.error_code == "NO_PHONE"
     assert message.fallback_sms_status == "failed" and message.fallback_error == NO_PHONE
@@ -108,20 +108,20 @@ def test_lead_phone_is_used_when_the_message_has_none(twilio_config, workspace) 
     responses.post(TWILIO_MESSAGES_URL, json=twilio_message(), status=201)
     lead = LeadFactory(workspace=workspace, phone="", alt_phone1="+12025550177", email="jane@example.com")
     message = _fallback_message(workspace, lead=lead, recipient_phone="", recipient_email="jane@example.com")
-    assert fallback_dispatch(message_id=message.pk, reason="no_imessage").sent
+    assert fallback_sms_send(message_id=message.pk, reason="no_imessage").sent
     assert parse_qs(responses.calls[0].request.body)["To"] == ["+12025550177"]
 
 
 @responses.activate
 def test_no_config_fails_clearly(workspace) -> None:
     message = _fallback_message(workspace)
-    outcome = fallback_dispatch(message_id=message.pk, reason="no_imessage")
+    outcome = fallback_sms_send(message_id=message.pk, reason="no_imessage")
     message.refresh_from_db()
     assert outcome.status == "failed" and outcome.error_code == "FALLBACK_NOT_CONFIGURED"
     assert message.fallback_sms_status == "failed" and "not configured" in message.fallback_error
     FallbackConfig.objects.create(workspace=workspace, provider="twilio")  # chosen but incomplete
     other = _fallback_message(workspace, body="another")
-    assert fallback_dispatch(message_id=other.pk, reason="x").error_code == "FALLBACK_NOT_CONFIGURED"
+    assert fallback_sms_send(message_id=other.pk, reason="x").error_code == "FALLBACK_NOT_CONFIGURED"
     assert len(responses.calls) == 0
 
 
@@ -129,7 +129,7 @@ def test_no_config_fails_clearly(workspace) -> None:
 def test_do_not_contact_number_gets_no_fallback(twilio_config, workspace) -> None:
     DncEntry.objects.create(workspace=workspace, address="+12025550100", reason="manual")
     message = _fallback_message(workspace)
-    outcome = fallback_dispatch(message_id=message.pk, reason="no_imessage")
+    outcome = fallback_sms_send(message_id=message.pk, reason="no_imessage")
     assert outcome.status == "failed" and outcome.error_code == "DO_NOT_CONTACT" and len(responses.calls) == 0
 
 
@@ -138,7 +138,7 @@ def test_opted_out_recipient_goes_on_the_dnc_list(twilio_config, workspace) -> N
     responses.post(TWILIO_MESSAGES_URL, json=twilio_error(21610, "Attempt to send to unsubscribed recipient"),
                    status=400)
     message = _fallback_message(workspace)
-    outcome = fallback_dispatch(message_id=message.pk, reason="no_imessage")
+    outcome = fallback_sms_send(message_id=message.pk, reason="no_imessage")
     message.refresh_from_db()
     assert outcome.status == "failed" and outcome.error_code == "TWILIO_21610"
     assert message.fallback_sms_status == "failed" and "21610" in message.fallback_error
@@ -153,7 +153,7 @@ def test_permanent_error_is_tried_once(twilio_config, workspace) -> None:
     responses.post(TWILIO_MESSAGES_URL, status=400,
                    json=twilio_error(21211, "The 'To' number +12025550100 is not a valid phone number."))
     message = _fallback_message(workspace)
-    outcome = fallback_dispatch(message_id=message.pk, reason="no_imessage")
+    outcome = fallback_sms_send(message_id=message.pk, reason="no_imessage")
     message.refresh_from_db()
     assert outcome.status == "failed" and len(responses.calls) == 1
     assert message.fallback_error == "Twilio error 21211: The 'To' number +12025550100 is not a valid phone number."
@@ -167,7 +167,7 @@ def test_transient_error_is_retried_with_one_attempt_row_per_try(twilio_config, 
     responses.post(TWILIO_MESSAGES_URL, json=twilio_error(20503, "Service unavailable", 503), status=503)
     responses.post(TWILIO_MESSAGES_URL, json=twilio_message(sid="SMok"), status=201)
     message = _fallback_message(workspace)
-    outcome = fallback_dispatch(message_id=message.pk, reason="no_imessage")
+    outcome = fallback_sms_send(message_id=message.pk, reason="no_imessage")
     assert outcome.sent and outcome.external_id == "SMok" and len(responses.calls) == 2
     attempts = list(SendAttempt.objects.filter(message=message).order_by("number"))
     assert [(a.number, a.outcome, a.response_code) for a in attempts] == [(1, "not_sent", 503), (2, "sent", 201)]
@@ -179,7 +179,7 @@ def test_ambiguous_twilio_failure_is_not_retried(twilio_config, workspace) -> No
     """Twilio has no idempotency key: after a read timeout the SMS may exist, so no second try."""
     responses.post(TWILIO_MESSAGES_URL, body=requests.exceptions.ReadTimeout("read timed out"))
     message = _fallback_message(workspace)
-    outcome = fallback_dispatch(message_id=message.pk, reason="no_imessage")
+    outcome = fallback_sms_send(message_id=message.pk, reason="no_imessage")
     assert outcome.status == "failed" and outcome.error_code == "TIMEOUT" and len(responses.calls) == 1
     assert SendAttempt.objects.get(message=message).outcome == "unknown"
 
@@ -192,7 +192,7 @@ def test_webhook_provider_retries_ambiguous_failures_with_the_same_key(workspace
     responses.post("https://hooks.example.com/sms", status=500)
     responses.post("https://hooks.example.com/sms", status=500)
     message = _fallback_message(workspace)
-    outcome = fallback_dispatch(message_id=message.pk, reason="no_imessage")
+    outcome = fallback_sms_send(message_id=message.pk, reason="no_imessage")
     assert outcome.status == "failed" and outcome.error_code == "WEBHOOK_HTTP_500"
     keys = {call.request.headers["X-Tuco-Event-Id"] for call in responses.calls}
     assert len(responses.calls) == 3 and keys == {f"fallback_{message.pk}"}
@@ -207,7 +207,7 @@ def test_ghl_fallback(ghl_config, workspace) -> None:
     responses.post(GHL_UPSERT_URL, json=ghl_upsert(contact_id="c1"), status=201)
     responses.post(GHL_MESSAGES_URL, json=ghl_message(message_id="ghlmsg1"), status=201)
     message = _fallback_message(workspace, recipient_name="Jane Doe")
-    outcome = fallback_dispatch(message_id=message.pk, reason="no_imessage")
+    outcome = fallback_sms_send(message_id=message.pk, reason="no_imessage")
     message.refresh_from_db()
     assert outcome.sent and message.fallback_provider == "ghl" and message.fallback_external_id == "ghlmsg1"
     assert json.loads(responses.calls[0].request.body)["name"] == "Jane Doe"
@@ -222,13 +222,13 @@ def test_dispatch_logs_carry_no_secrets(twilio_config, workspace, caplog) -> Non
     caplog.set_level(logging.DEBUG)
     responses.post(TWILIO_MESSAGES_URL, json=twilio_message(), status=201)
     message = _fallback_message(workspace)
-    fallback_dispatch(message_id=message.pk, reason="no_imessage")
+    fallback_sms_send(message_id=message.pk, reason="no_imessage")
     text = caplog.text + "".join(str(r.msg) for r in caplog.records)
     assert "fallback.sms_sent" in text and AUTH_TOKEN not in text
 
 
 def test_unknown_message(db) -> None:
-    outcome = fallback_dispatch(message_id="0" * 24, reason="x")
+    outcome = fallback_sms_send(message_id="0" * 24, reason="x")
     assert not outcome.claimed and outcome.error_code == "NOT_FOUND"
 
 
@@ -244,7 +244,7 @@ def test_two_concurrent_dispatches_send_exactly_once() -> None:
     def run() -> None:
         try:
             barrier.wait(5)
-            outcomes.append(fallback_dispatch(message_id=message.pk, reason="no_imessage"))
+            outcomes.append(fallback_sms_send(message_id=message.pk, reason="no_imessage"))
         except BaseException as exc:  # surfaced below; a thread must not swallow failures
             errors.append(exc)
         finally:

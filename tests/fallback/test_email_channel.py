@@ -15,8 +15,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from lines.email_channel import EmailSendError, email_send
+from messaging.send.channels.email import email_send
 from tests.factories import LineFactory, MessageFactory
+from tuco.send_errors import SendError
 
 
 def _free_port() -> int:
@@ -102,14 +103,14 @@ def test_reply_is_threaded(workspace) -> None:
 ])
 def test_recipient_refusals_are_classified(workspace, reply, permanent, code) -> None:
     mailbox = Mailbox(reject_rcpt=reply)
-    with smtp_server(mailbox) as port, pytest.raises(EmailSendError) as caught:
+    with smtp_server(mailbox) as port, pytest.raises(SendError) as caught:
         email_send(line=_line(workspace, port), to="jane@example.com", subject="s", body="b", message_id="")
     assert caught.value.permanent is permanent and caught.value.code == code
     assert mailbox.envelopes == []
 
 
 def test_unreachable_server_is_transient(workspace) -> None:
-    with pytest.raises(EmailSendError) as caught:
+    with pytest.raises(SendError) as caught:
         email_send(line=_line(workspace, _free_port()), to="jane@example.com", subject="s", body="b", message_id="")
     assert not caught.value.permanent and caught.value.code == "SMTP_CONNECTION" and not caught.value.maybe_sent
 
@@ -120,7 +121,7 @@ def test_login_with_the_line_credentials(workspace) -> None:
         email_send(line=_line(workspace, port, smtp_username="sales", smtp_password="s3cret!"), to="jane@example.com",
                    subject="s", body="b", message_id="")
         assert len(mailbox.envelopes) == 1
-        with pytest.raises(EmailSendError) as caught:
+        with pytest.raises(SendError) as caught:
             email_send(line=_line(workspace, port, smtp_username="sales", smtp_password="wrong"),
                        to="jane@example.com", subject="s", body="b", message_id="")
     assert caught.value.permanent and caught.value.code == "SMTP_535" and "wrong" not in caught.value.message
@@ -129,7 +130,7 @@ def test_login_with_the_line_credentials(workspace) -> None:
 
 def test_header_injection_is_refused_before_connecting(workspace) -> None:
     mailbox = Mailbox()
-    with smtp_server(mailbox) as port, pytest.raises(EmailSendError) as caught:
+    with smtp_server(mailbox) as port, pytest.raises(SendError) as caught:
         email_send(line=_line(workspace, port), to="jane@example.com", subject="hi\nBcc: all@example.com", body="b",
                    message_id="")
     assert caught.value.permanent and caught.value.code == "EMAIL_BAD_HEADER" and mailbox.envelopes == []
@@ -137,6 +138,6 @@ def test_header_injection_is_refused_before_connecting(workspace) -> None:
 
 def test_line_without_smtp_settings(workspace) -> None:
     line = LineFactory(workspace=workspace, device=None, channel_type="email", email="sales@acme.test", smtp_host="")
-    with pytest.raises(EmailSendError) as caught:
+    with pytest.raises(SendError) as caught:
         email_send(line=line, to="jane@example.com", subject="s", body="b", message_id="")
     assert caught.value.permanent and caught.value.code == "SMTP_NOT_CONFIGURED"

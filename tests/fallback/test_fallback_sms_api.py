@@ -11,7 +11,7 @@ import responses
 from leads.dnc import dnc_add
 from lines.models import LineDailyUsage
 from messaging.models import Message, SendAttempt
-from messaging.sending import send_message
+from messaging.send.dispatcher import send_message
 from tests.factories import LeadFactory, LineFactory
 from tests.fallback.factories import FROM_NUMBER, TWILIO_MESSAGES_URL, twilio_error, twilio_message
 from tuco.models import Workspace

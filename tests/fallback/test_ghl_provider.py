@@ -6,7 +6,7 @@ import pytest
 import requests
 import responses
 
-from fallback.providers.base import ProviderError, SendContext
+from fallback.providers.base import SendContext
 from fallback.providers.ghl import GhlProvider
 from tests.fallback.factories import (
     GHL_LOCATION,
@@ -16,6 +16,7 @@ from tests.fallback.factories import (
     ghl_message,
     ghl_upsert,
 )
+from tuco.send_errors import SendError
 
 
 def _send(name: str = ""):
@@ -42,7 +43,7 @@ def test_upsert_then_send_sms() -> None:
 @responses.activate
 def test_bad_token_is_permanent_and_nothing_is_sent() -> None:
     responses.post(GHL_UPSERT_URL, json={"statusCode": 401, "message": "Invalid JWT"}, status=401)
-    with pytest.raises(ProviderError) as caught:
+    with pytest.raises(SendError) as caught:
         _send()
     assert caught.value.permanent and caught.value.code == "GHL_HTTP_401" and "Invalid JWT" in caught.value.message
     assert len(responses.calls) == 1
@@ -55,7 +56,7 @@ def test_validation_error_list_is_readable() -> None:
     responses.post(GHL_MESSAGES_URL, status=422, json={
         "statusCode": 422, "message": ["contactId must be longer than or equal to 1 characters"],
         "error": "Unprocessable Entity"})
-    with pytest.raises(ProviderError) as caught:
+    with pytest.raises(SendError) as caught:
         _send()
     assert caught.value.permanent and "contactId must be longer" in caught.value.message
 
@@ -64,7 +65,7 @@ def test_validation_error_list_is_readable() -> None:
 def test_rate_limit_is_transient_and_safe_to_retry() -> None:
     responses.post(GHL_UPSERT_URL, json=ghl_upsert(), status=200)
     responses.post(GHL_MESSAGES_URL, json={"statusCode": 429, "message": "Too many requests"}, status=429)
-    with pytest.raises(ProviderError) as caught:
+    with pytest.raises(SendError) as caught:
         _send()
     assert not caught.value.permanent and not caught.value.maybe_sent
 
@@ -73,7 +74,7 @@ def test_rate_limit_is_transient_and_safe_to_retry() -> None:
 def test_send_timeout_may_have_sent() -> None:
     responses.post(GHL_UPSERT_URL, json=ghl_upsert(), status=200)
     responses.post(GHL_MESSAGES_URL, body=requests.exceptions.ReadTimeout("read timed out"))
-    with pytest.raises(ProviderError) as caught:
+    with pytest.raises(SendError) as caught:
         _send()
     assert not caught.value.permanent and caught.value.maybe_sent
 
@@ -81,6 +82,6 @@ def test_send_timeout_may_have_sent() -> None:
 @responses.activate
 def test_upsert_timeout_is_safe_to_retry() -> None:
     responses.post(GHL_UPSERT_URL, body=requests.exceptions.ReadTimeout("read timed out"))
-    with pytest.raises(ProviderError) as caught:
+    with pytest.raises(SendError) as caught:
         _send()
     assert not caught.value.permanent and not caught.value.maybe_sent

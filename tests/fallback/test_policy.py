@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from fallback.models import FallbackConfig
-from fallback.services import fallback_policy
 from messaging.models import Message
+from messaging.send.fallback import fallback_policy
 
 
 def _config(*, configured: bool = True, workspace_default: bool = False, provider: str = "twilio") -> FallbackConfig:

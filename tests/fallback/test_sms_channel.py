@@ -6,9 +6,9 @@ from urllib.parse import parse_qs
 import requests
 import responses
 
-from fallback.sms import sms_addresses, sms_send
 from leads.models import DncEntry
 from messaging.models import Message, SendAttempt
+from messaging.send.channels.sms import sms_addresses, sms_send
 from tests.factories import LeadFactory, MessageFactory
 from tests.fallback.factories import GHL_LOCATION, GHL_TOKEN, TWILIO_MESSAGES_URL, twilio_error, twilio_message
 

@@ -7,7 +7,6 @@ import pytest
 import requests
 import responses
 
-from fallback.providers.base import ProviderError
 from fallback.providers.twilio import TwilioProvider
 from tests.fallback.factories import (
     ACCOUNT_SID,
@@ -17,6 +16,7 @@ from tests.fallback.factories import (
     twilio_error,
     twilio_message,
 )
+from tuco.send_errors import SendError
 
 CALLBACK = "https://tuco.example.com/hooks/twilio/status?ws=abc"
 
@@ -62,7 +62,7 @@ def test_no_callback_url_is_not_sent() -> None:
 @responses.activate
 def test_4xx_errors_are_permanent_with_twilio_code(code, text) -> None:
     responses.post(TWILIO_MESSAGES_URL, json=twilio_error(code, text), status=400)
-    with pytest.raises(ProviderError) as caught:
+    with pytest.raises(SendError) as caught:
         _send()
     error = caught.value
     assert error.permanent and not error.maybe_sent and not error.recipient_opted_out
@@ -74,7 +74,7 @@ def test_4xx_errors_are_permanent_with_twilio_code(code, text) -> None:
 def test_21610_unsubscribed_recipient_is_flagged_opted_out() -> None:
     responses.post(TWILIO_MESSAGES_URL, json=twilio_error(21610, "Attempt to send to unsubscribed recipient"),
                    status=400)
-    with pytest.raises(ProviderError) as caught:
+    with pytest.raises(SendError) as caught:
         _send()
     assert caught.value.permanent and caught.value.recipient_opted_out and caught.value.code == "TWILIO_21610"
 
@@ -84,7 +84,7 @@ def test_bad_credentials_are_permanent() -> None:
     body = {"code": 20003, "detail": "Your AccountSid or AuthToken was incorrect.", "message": "Authenticate",
             "more_info": "https://www.twilio.com/docs/errors/20003", "status": 401}
     responses.post(TWILIO_MESSAGES_URL, json=body, status=401)
-    with pytest.raises(ProviderError) as caught:
+    with pytest.raises(SendError) as caught:
         _send()
     assert caught.value.permanent and caught.value.code == "TWILIO_20003" and caught.value.response_code == 401
     assert AUTH_TOKEN not in caught.value.message
@@ -95,7 +95,7 @@ def test_bad_credentials_are_permanent() -> None:
 def test_5xx_and_429_are_transient(status, code, maybe_sent) -> None:
     responses.post(TWILIO_MESSAGES_URL, json=twilio_error(code, "An internal server error has occurred", status),
                    status=status)
-    with pytest.raises(ProviderError) as caught:
+    with pytest.raises(SendError) as caught:
         _send()
     assert not caught.value.permanent and caught.value.maybe_sent is maybe_sent
     assert caught.value.code == f"TWILIO_{code}"
@@ -104,7 +104,7 @@ def test_5xx_and_429_are_transient(status, code, maybe_sent) -> None:
 @responses.activate
 def test_non_json_5xx_is_transient() -> None:
     responses.post(TWILIO_MESSAGES_URL, body="<html>Bad gateway</html>", status=502)
-    with pytest.raises(ProviderError) as caught:
+    with pytest.raises(SendError) as caught:
         _send()
     assert not caught.value.permanent and caught.value.response_code == 502
 
@@ -117,7 +117,7 @@ def test_non_json_5xx_is_transient() -> None:
 @responses.activate
 def test_network_failures_are_transient(exc, maybe_sent) -> None:
     responses.post(TWILIO_MESSAGES_URL, body=exc)
-    with pytest.raises(ProviderError) as caught:
+    with pytest.raises(SendError) as caught:
         _send()
     assert not caught.value.permanent and caught.value.maybe_sent is maybe_sent
     assert caught.value.code in ("TIMEOUT", "CONNECTION_ERROR")
@@ -128,7 +128,7 @@ def test_failed_status_in_the_create_response_is_an_error() -> None:
     body = twilio_message(status="failed")
     body.update(error_code=30007, error_message="Message filtered")
     responses.post(TWILIO_MESSAGES_URL, json=body, status=201)
-    with pytest.raises(ProviderError) as caught:
+    with pytest.raises(SendError) as caught:
         _send()
     assert caught.value.code == "TWILIO_30007" and caught.value.permanent
 

@@ -9,10 +9,11 @@ import requests
 import responses
 from django.test import override_settings
 
-from fallback.providers.base import ProviderError, SendContext
+from fallback.providers.base import SendContext
 from fallback.providers.webhook import WebhookProvider
 from tests.fallback.factories import WEBHOOK_SECRET
 from tests.fallback.receivers import http_receiver
+from tuco.send_errors import SendError
 
 URL = "https://hooks.example.com/sms"
 CONTEXT = SendContext(message_id="65f000000000000000000001", workspace_id="65f0000000000000000000aa",
@@ -57,7 +58,7 @@ def test_receiver_id_becomes_the_external_id() -> None:
 @pytest.mark.django_db
 @override_settings(TUCO_ALLOW_PRIVATE_URLS=False)
 def test_private_address_is_refused_at_connect_time() -> None:
-    with http_receiver() as (url, received), pytest.raises(ProviderError) as caught:
+    with http_receiver() as (url, received), pytest.raises(SendError) as caught:
         _send(url)
     assert caught.value.permanent and caught.value.code == "URL_BLOCKED"
     assert received.requests == []
@@ -70,7 +71,7 @@ def test_private_address_is_refused_at_connect_time() -> None:
 @responses.activate
 def test_status_classification(status, permanent, maybe_sent) -> None:
     responses.post(URL, status=status, headers={"Location": "https://elsewhere.example.com"})
-    with pytest.raises(ProviderError) as caught:
+    with pytest.raises(SendError) as caught:
         _send()
     assert caught.value.permanent is permanent and caught.value.maybe_sent is maybe_sent
     assert caught.value.code == f"WEBHOOK_HTTP_{status}" and caught.value.response_code == status
@@ -80,7 +81,7 @@ def test_status_classification(status, permanent, maybe_sent) -> None:
 @responses.activate
 def test_timeout_is_transient() -> None:
     responses.post(URL, body=requests.exceptions.ReadTimeout("read timed out"))
-    with pytest.raises(ProviderError) as caught:
+    with pytest.raises(SendError) as caught:
         _send()
     assert not caught.value.permanent and caught.value.code == "TIMEOUT"
 

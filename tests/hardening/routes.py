@@ -19,10 +19,10 @@ _PARAM = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>\w+)>")
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 # Plain Django function views cannot be introspected for their methods (require_POST hides them): list them here.
 FUNCTION_VIEW_METHODS: dict[str, tuple[str, ...]] = {
-    "lines.hooks.bluebubbles_webhook": ("POST",),
-    "lines.hooks.email_inbound_webhook": ("POST",),
-    "fallback.hooks.twilio_status": ("POST",),
-    "fallback.hooks.twilio_inbound": ("POST",),
+    "messaging.inbound.views.bluebubbles_webhook": ("POST",),
+    "messaging.inbound.views.email_inbound_webhook": ("POST",),
+    "messaging.inbound.views.twilio_status": ("POST",),
+    "messaging.inbound.views.twilio_inbound": ("POST",),
 }
 # Public by design: the OpenAPI document and its viewer.
 PUBLIC = {"api/schema", "api/docs"}

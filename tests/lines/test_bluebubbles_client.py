@@ -9,7 +9,8 @@ import requests
 import responses
 
 from lines.relay.bluebubbles import BlueBubblesClient, chat_guid, comparable_text
-from lines.relay.errors import RelayError, RelayErrorKind
+from lines.relay.errors import RelayErrorKind
+from tuco.send_errors import SendError
 
 BASE = "http://mac.test:1234"
 MESSAGE = {
@@ -77,7 +78,7 @@ def test_private_api_lines_send_with_the_private_api(settings) -> None:
 @responses.activate
 def test_send_errors_are_classified(client, status, body, kind) -> None:
     responses.post(f"{BASE}/api/v1/message/text", json=body, status=status)
-    with pytest.raises(RelayError) as caught:
+    with pytest.raises(SendError) as caught:
         client.send_text(address="+15551234567", text="Hello", temp_guid="t-1")
     assert caught.value.kind == kind and caught.value.status == status
 
@@ -85,14 +86,14 @@ def test_send_errors_are_classified(client, status, body, kind) -> None:
 @responses.activate
 def test_timeouts_are_unknown_and_refused_connections_not_sent(client) -> None:
     responses.post(f"{BASE}/api/v1/message/text", body=requests.exceptions.ReadTimeout("slow"))
-    with pytest.raises(RelayError) as caught:
+    with pytest.raises(SendError) as caught:
         client.send_text(address="+15551234567", text="Hello", temp_guid="t-1")
     assert caught.value.kind == RelayErrorKind.UNKNOWN
 
 
 def test_connection_refused_is_not_sent(settings) -> None:
     dead = BlueBubblesClient(base_url="http://127.0.0.1:1", password="pw")
-    with pytest.raises(RelayError) as caught:
+    with pytest.raises(SendError) as caught:
         dead.send_text(address="+15551234567", text="Hello", temp_guid="t-1")
     assert caught.value.kind == RelayErrorKind.NOT_SENT
 
@@ -107,7 +108,7 @@ def test_availability(client) -> None:
         "status": 500, "message": "Please make sure you have completed the setup for the Private API, and your "
                                   "helper is connected!",
         "error": {"type": "iMessage Error", "message": "iMessage Private API is not enabled!"}})
-    with pytest.raises(RelayError) as caught:
+    with pytest.raises(SendError) as caught:
         client.check_imessage(address="+15551234567")
     assert caught.value.kind == RelayErrorKind.PRIVATE_API
 
@@ -152,7 +153,7 @@ def test_register_webhook(client) -> None:
 
 def test_relay_errors_never_carry_the_password(settings) -> None:
     dead = BlueBubblesClient(base_url="http://127.0.0.1:1", password="s3cret-Relay+pw")
-    with pytest.raises(RelayError) as caught:
+    with pytest.raises(SendError) as caught:
         dead.send_text(address="+15551234567", text="Hello", temp_guid="t-1")
     text = f"{caught.value} {caught.value.message} {caught.value.body}"
     assert "s3cret" not in text and "Relay%2Bpw" not in text

@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.test import Client, override_settings
 
 from leads.models import DncEntry
-from lines.email_inbound import parse_inbound_email, reply_text
+from messaging.inbound.email import parse_inbound_email, reply_text
 from messaging.models import Message, Thread
 from tests.factories import LineFactory, MessageFactory
 from tuco.webhooks.models import WebhookEndpoint, WebhookEvent
@@ -168,7 +168,7 @@ def test_an_email_reply_names_the_email_it_answers(api, email_line, sent_email) 
     from aiosmtpd.controller import Controller
     from aiosmtpd.handlers import Message as MessageHandler
 
-    from messaging.sending import send_message
+    from messaging.send.dispatcher import send_message
     from tests.e2e.harness import free_port
 
     received: list[Any] = []

@@ -10,12 +10,12 @@ import pytest
 import responses
 from django.utils import timezone
 
-from fallback import services as fallback_services
-from fallback.services import fallback_dispatch
 from leads.models import Lead
 from lines.models import LineDailyUsage
 from messaging.models import Message, SendAttempt
-from messaging.sending import send_message
+from messaging.send import fallback as fallback_services
+from messaging.send.dispatcher import send_message
+from messaging.send.fallback import fallback_sms_send
 from tests.factories import DeviceFactory, LeadFactory, LineFactory
 from tests.fallback.factories import TWILIO_MESSAGES_URL, FallbackConfigFactory, twilio_error, twilio_message
 from tests.messaging.relay_mocks import RELAY, relay_accepts_everything
@@ -100,7 +100,7 @@ def test_nobody_on_imessage_is_fallback_and_fires_the_configured_fallback(api, w
     assert message.checked_addresses == ["+12025550001", "x@example.com"]
     assert message.fallback_sms_status == "pending"  # durable before any worker runs
     assert LineDailyUsage.objects.get(line=papi_line).total_count == 0  # no send happened: capacity released
-    outcome = fallback_dispatch(message_id=message.pk, reason="imessage_unavailable")
+    outcome = fallback_sms_send(message_id=message.pk, reason="imessage_unavailable")
     assert outcome.sent and outcome.provider == "twilio"
     message.refresh_from_db()
     assert message.fallback_sms_status == "sent" and message.fallback_external_id.startswith("SM")
@@ -156,30 +156,30 @@ def test_spent_budget_makes_the_message_wait_until_the_reset(api, workspace, pap
     (None, True, False, False),
 ])
 def test_failed_messages_follow_the_spec_table(workspace, line, message_flag, workspace_flag, configured, fires):
-    from messaging import lifecycle
-    from messaging.outcomes import fail
+    from messaging.send import state
+    from messaging.send.outcomes import fail
 
     if configured:
         FallbackConfigFactory(workspace=workspace, send_fallback_sms_on_failed=workspace_flag)
     message = Message.objects.create(workspace=workspace, line=line, body="x", recipient_phone="+12025550001",
                                      send_to_address="+12025550001", status="pending",
                                      send_fallback_sms_on_failed=message_flag)
-    lifecycle.transition(message.pk, to="sending", allowed_from=("pending",))
+    state.transition(message.pk, to="sending", allowed_from=("pending",))
     fail(Message.objects.get(pk=message.pk), error="boom", code="SEND_FAILED")
     assert (Message.objects.get(pk=message.pk).fallback_sms_status == "pending") is fires
 
 
 @responses.activate
 def test_email_only_failed_message_records_that_no_fallback_was_possible(workspace, line) -> None:
-    from messaging import lifecycle
-    from messaging.outcomes import fail
+    from messaging.send import state
+    from messaging.send.outcomes import fail
 
     FallbackConfigFactory(workspace=workspace)
     message = Message.objects.create(workspace=workspace, line=line, body="x", recipient_email="a@b.co",
                                      send_to_address="a@b.co", status="pending", send_fallback_sms_on_failed=True)
-    lifecycle.transition(message.pk, to="sending", allowed_from=("pending",))
+    state.transition(message.pk, to="sending", allowed_from=("pending",))
     fail(Message.objects.get(pk=message.pk), error="boom", code="SEND_FAILED")
-    outcome = fallback_dispatch(message_id=message.pk, reason="failed")
+    outcome = fallback_sms_send(message_id=message.pk, reason="failed")
     assert not outcome.sent and outcome.error_code == "NO_PHONE"
     assert Message.objects.get(pk=message.pk).fallback_sms_status == "failed"
     assert len(responses.calls) == 0

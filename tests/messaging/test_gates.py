@@ -13,7 +13,7 @@ from django.core.management import call_command
 
 from lines.models import Device
 from messaging.models import Message
-from messaging.sending import send_message
+from messaging.send.dispatcher import send_message
 from tests.factories import DeviceFactory, LineFactory
 from tests.messaging.relay_mocks import RELAY, relay_accepts_everything
 
@@ -247,7 +247,7 @@ def test_capacity_reservation_events(api, line, caplog) -> None:
 def test_line_busy_is_not_stranded_when_the_older_one_goes_between_look_and_wait(api, line, monkeypatch) -> None:
     """The newer message looked while the older one was due; the older one was claimed (finding nobody to
     wake) before the newer one's wait was written. The newer one looks again after writing it."""
-    import messaging.sending as sending
+    import messaging.send.dispatcher as sending
 
     relay_accepts_everything()
     with time_machine.travel(T0, tick=False):
@@ -281,7 +281,7 @@ def test_cancelling_the_older_message_wakes_the_line(api, line) -> None:
 @responses.activate
 def test_an_older_message_that_moves_to_another_line_wakes_its_old_one(api, workspace, line, device,
                                                                         monkeypatch) -> None:
-    import messaging.claim as claim
+    import messaging.send.claim as claim
 
     relay_accepts_everything()
     other = LineFactory(workspace=workspace, device=device, contact_gap_seconds=0)

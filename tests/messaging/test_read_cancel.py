@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from messaging import lifecycle
 from messaging.models import Message, Status
+from messaging.send import state
 from tests.conftest import client_for
 from tests.factories import LineFactory, WorkspaceFactory
 from tuco.services import api_key_create
@@ -63,7 +63,7 @@ def test_filters(api, workspace, line) -> None:
 
 def test_detail_has_the_timeline(api, line) -> None:
     doc = _send(api)
-    lifecycle.transition(doc["_id"], to=Status.QUEUED, reason="device_gap", fields={"queued_reason": "device_gap"})
+    state.transition(doc["_id"], to=Status.QUEUED, reason="device_gap", fields={"queued_reason": "device_gap"})
     detail = api.get(f"/api/messages/{doc['_id']}").json()
     assert detail["message"]["_id"] == doc["_id"]
     assert [(e["fromStatus"], e["toStatus"], e["reason"]) for e in detail["events"]] == [

@@ -76,7 +76,7 @@ def test_delivered_then_read_and_never_backwards(workspace, relay_line) -> None:
     message.refresh_from_db()
     assert message.read_at is not None and message.status == "delivered"
     # A late "sent" confirmation cannot move it back.
-    from messaging.outcomes import mark_sent
+    from messaging.send.state import mark_sent
 
     assert mark_sent(message.pk, guid="G-1", via="late") is None
     assert Message.objects.get(pk=message.pk).status == "delivered"
@@ -124,7 +124,7 @@ def test_inbound_reply_joins_the_thread_and_stop_opts_out(api, workspace, relay_
     _post(relay_line, "new-message", stop)
     assert DncEntry.objects.filter(workspace=workspace, address="+12025551234", reason="opt_out_reply").exists()
     # ... and the next send to that address is refused.
-    from messaging.sending import send_message
+    from messaging.send.dispatcher import send_message
 
     later = api.post("/api/messages", {"message": "One more thing", "recipientPhone": "+12025551234"}, format="json")
     # The earlier message still waiting in this conversation goes (is refused) first, then the new one.
@@ -146,7 +146,7 @@ def test_not_an_opt_out_when_the_keyword_is_inside_a_sentence(workspace, relay_l
 def test_a_lost_delivery_webhook_is_reconciled_by_polling(workspace, relay_line) -> None:
     from datetime import timedelta
 
-    from messaging.receipts import reconcile_receipts
+    from messaging.inbound.receipts import reconcile_receipts
 
     sent_at = timezone.now() - timedelta(minutes=5)
     message = MessageFactory(workspace=workspace, line=relay_line, status=Status.SENT, external_message_id="G-LOST",

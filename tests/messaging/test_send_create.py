@@ -206,7 +206,7 @@ def test_enqueued_at_creation_and_released_when_the_broker_refuses(api, line, mo
                                                                    django_capture_on_commit_callbacks) -> None:
     """message_create counts its on-commit publish as enqueued (the sweep leaves the row alone for its lease);
     when the broker refuses the publish, the row is released for the next sweep and the sync fallback starts."""
-    from messaging import sync_fallback
+    from messaging.send import worker
     from messaging.tasks import dispatch_message
 
     published: list[str] = []
@@ -221,7 +221,7 @@ def test_enqueued_at_creation_and_released_when_the_broker_refuses(api, line, mo
 
     started: list[str] = []
     monkeypatch.setattr(dispatch_message, "apply_async", broker_down)
-    monkeypatch.setattr(sync_fallback, "start_sync_fallback", started.append)
+    monkeypatch.setattr(worker, "start_inline_send", started.append)
     with django_capture_on_commit_callbacks(execute=True):
         down = api.post("/api/messages", {"message": "broker down", "recipientPhone": "+12025550902"}, format="json")
     assert down.status_code == 201

@@ -14,11 +14,11 @@ from django.utils import timezone
 
 from leads.dnc import dnc_add
 from lines.models import Line, LineDailyUsage
-from messaging.claim import Claimed, claim_for_send
 from messaging.models import Message, SendAttempt
-from messaging.outcomes import individual_policy
-from messaging.sending import send_message
-from messaging.verification import verify_once
+from messaging.send.claim import Claimed, claim_for_send
+from messaging.send.dispatcher import send_message
+from messaging.send.outcome import individual_policy
+from messaging.send.outcomes import verify_once
 from tests.factories import DeviceFactory, LeadFactory, LineFactory, WorkspaceFactory
 from tests.messaging.relay_mocks import RELAY, bb_message, query_returns, send_ok, send_status
 

@@ -21,8 +21,8 @@ import time_machine
 
 from lines.models import Device
 from messaging.models import CLAIMABLE, Message
+from messaging.send.dispatcher import send_message
 from messaging.send_input import SendRequest
-from messaging.sending import send_message
 from messaging.services.create import SendContext, message_create
 from tests.factories import DeviceFactory, LineFactory, WorkspaceFactory
 from tests.messaging.relay_mocks import relay_accepts_everything

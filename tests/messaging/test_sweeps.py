@@ -9,7 +9,8 @@ import responses
 from django.utils import timezone
 
 from messaging.models import Message, SendAttempt, Status
-from messaging.sweeps import claim_due_batch, sweep_stuck_sending
+from messaging.send.state import claim_due_batch
+from messaging.send.worker import sweep_stuck_sending
 from tests.factories import DeviceFactory, LineFactory, MessageFactory
 from tests.messaging.relay_mocks import RELAY, bb_message, query_returns
 

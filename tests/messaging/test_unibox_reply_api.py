@@ -9,10 +9,10 @@ from django.utils import timezone
 
 from leads.dnc import dnc_add
 from lines.models import Line
-from messaging import lifecycle
 from messaging.models import Direction, Message, MessageEvent, Status, Thread
+from messaging.send import state
+from messaging.send.dispatcher import send_message
 from messaging.send_input import parse_send_request
-from messaging.sending import send_message
 from messaging.services.create import SendContext, message_create
 from messaging.threads import thread_touch
 from tests.conftest import client_for
@@ -48,7 +48,7 @@ class Conversation:
         self.lead = LeadFactory(workspace=workspace, phone=phone, email="lee@example.com")
         self.outbound = _send(workspace, recipientPhone=phone, leadId=self.lead.pk, fromLineId=line.pk)
         for status in (Status.SENDING, Status.SENT):  # it went out: the lead answered it
-            assert lifecycle.transition(self.outbound.pk, to=status) is not None
+            assert state.transition(self.outbound.pk, to=status) is not None
         self.thread = Thread.objects.get(pk=self.outbound.thread_id)
         self.inbound = _receive(self.thread, "Sounds good, tell me more")
 

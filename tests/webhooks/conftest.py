@@ -18,8 +18,8 @@ import pytest
 from django.utils import timezone
 
 import tuco.webhooks.admin  # noqa: F401  (registered via tuco.admin; imported here too before any URLconf load)
-from messaging.lifecycle import transition
 from messaging.models import Message
+from messaging.send.state import transition
 from tests.factories import LineFactory, MessageFactory
 from tuco.webhooks import delivery
 from tuco.webhooks.models import EVENT_TYPES, WebhookEndpoint, WebhookEvent

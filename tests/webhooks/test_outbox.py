@@ -9,13 +9,13 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from messaging.lifecycle import emit_webhook_for, transition
 from messaging.models import Direction, Message, Status, Thread
 from messaging.replies import reply_items
+from messaging.send.state import emit_webhook_for, transition
+from messaging.webhook_events import outbox_record
 from tests.factories import LeadFactory, LineFactory, WorkspaceFactory
 from tests.webhooks.conftest import events_of, make_endpoint, mark_delivered, mark_sent, sending_message
 from tuco.webhooks.models import WebhookEndpoint, WebhookEvent
-from tuco.webhooks.outbox import outbox_record
 
 pytestmark = pytest.mark.django_db
 

@@ -26,6 +26,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
+from tuco.celery import task_named
 from tuco.logging import get_logger
 from tuco.timefmt import iso
 from tuco.urlsafety import blocked_reason, guarded_session
@@ -88,12 +89,15 @@ def post_signed(*, url: str, secret: str, body: bytes, event_type: str, event_id
 # --- waking workers -------------------------------------------------------------
 
 
+# The delivery task, published by its registered name (tuco.webhooks.tasks registers it; this module
+# sits below the task layer and does not import it).
+DELIVER_EVENT_TASK = "tuco.webhooks.tasks.deliver_webhook_event"
+
+
 def enqueue_delivery(event_pk: int, *, countdown: float | None = None) -> bool:
     """Hand the delivery task to the broker. Never raises: the beat sweep is the safety net."""
-    from tuco.webhooks.tasks import deliver_webhook_event
-
     try:
-        deliver_webhook_event.apply_async(args=[event_pk], countdown=countdown)
+        task_named(DELIVER_EVENT_TASK).apply_async(args=[event_pk], countdown=countdown)
         return True
     except Exception as exc:  # kombu raises several types for "broker down"
         log.warning("webhook.enqueue_failed", eventPk=event_pk, error=str(exc))

@@ -1,14 +1,18 @@
 """Outgoing webhook outbox: event rows written in the status change's transaction.
 
-`messaging.lifecycle` calls `outbox_record` inside the transaction that changes
-a message (or records an inbound reply / a read receipt): the event rows commit
-with the fact they report or not at all, and the delivery task is only handed
-to the broker after that commit.
+The message state machine (messaging.send.state, through messaging.webhook_events)
+calls `outbox_record_event` inside the transaction that changes a message (or
+records an inbound reply / a read receipt): the event rows commit with the fact
+they report or not at all, and the delivery task is only handed to the broker
+after that commit. This module knows nothing of messages beyond their id: the
+caller builds the body.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
@@ -16,11 +20,10 @@ from django.utils import timezone
 
 from tuco.ids import new_id
 from tuco.logging import get_logger
+from tuco.webhooks import delivery
 from tuco.webhooks.models import EVENT_TYPES, WebhookEndpoint, WebhookEvent
+from tuco.webhooks.payloads import with_event_id
 from tuco.webhooks.signing import encode_body
-
-if TYPE_CHECKING:
-    from messaging.models import Message
 
 log = get_logger(__name__)
 
@@ -38,31 +41,28 @@ def subscribed_endpoint_ids(*, workspace_id: str, event_type: str) -> list[str]:
     return [pk for pk, events in rows if event_type in (events or ())]
 
 
-def outbox_record(*, message: Message, event_type: str) -> list[int]:
-    """Record `event_type` about `message` for every subscribed endpoint; deliver after commit.
+def outbox_record_event(*, workspace_id: str, message_id: str, event_type: str,
+                        payload: Callable[[datetime], dict[str, Any]]) -> list[int]:
+    """Record `event_type` about one message for every subscribed endpoint; deliver after commit.
 
-    `message` is the row as it is now (for status events, the row returned by
-    the transition); for `message.reply` it is the inbound message. The payload
-    is built here, so it is a snapshot of the moment of the event. Returns the
-    outbox row ids (empty when no endpoint subscribes). `message.opened` is
-    recorded at most once per message and endpoint.
+    `payload(at)` builds the body (the caller's snapshot of the moment of the event); it is only
+    called when an endpoint subscribes, so an unsubscribed event costs one query. Returns the outbox
+    row ids. `message.opened` is recorded at most once per message and endpoint.
     """
     if event_type not in EVENT_TYPES:
-        log.error("webhook.unknown_event_type", eventType=event_type, messageId=message.pk)
+        log.error("webhook.unknown_event_type", eventType=event_type, messageId=message_id)
         return []
-    endpoint_ids = subscribed_endpoint_ids(workspace_id=message.workspace_id, event_type=event_type)
+    endpoint_ids = subscribed_endpoint_ids(workspace_id=workspace_id, event_type=event_type)
     if not endpoint_ids:
         return []
-    from tuco.webhooks.payloads import event_payload, with_event_id
-
     now = timezone.now()
-    payload = event_payload(message, event_type, at=now)
+    body = payload(now)
     rows = []
     for endpoint_id in endpoint_ids:
         event_id = new_id()
         rows.append(WebhookEvent(
-            event_id=event_id, workspace_id=message.workspace_id, endpoint_id=endpoint_id, event_type=event_type,
-            message_id=message.pk, body=encode_body(with_event_id(payload, event_id)).decode(),
+            event_id=event_id, workspace_id=workspace_id, endpoint_id=endpoint_id, event_type=event_type,
+            message_id=message_id, body=encode_body(with_event_id(body, event_id)).decode(),
             status=WebhookEvent.Status.PENDING, next_attempt_at=now, enqueued_at=now, created_at=now,
         ))
     if event_type == "message.opened":
@@ -72,9 +72,7 @@ def outbox_record(*, message: Message, event_type: str) -> list[int]:
     else:
         pks = [r.pk for r in WebhookEvent.objects.bulk_create(rows)]
     if pks:
-        from tuco.webhooks import delivery
-
         transaction.on_commit(lambda: delivery.enqueue_many(pks))
-        log.info("webhook.event_recorded", eventType=event_type, messageId=message.pk,
-                 workspaceId=message.workspace_id, endpoints=len(pks))
+        log.info("webhook.event_recorded", eventType=event_type, messageId=message_id, workspaceId=workspace_id,
+                 endpoints=len(pks))
     return pks

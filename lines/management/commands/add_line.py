@@ -62,7 +62,7 @@ class Command(JsonCommand):
 
             webhook = relay_webhook_register(line=line)
         if line.channel_type == Line.Channel.EMAIL:
-            from lines.email_inbound import inbound_email_url
+            from messaging.inbound.email import inbound_email_url
 
             url = inbound_email_url(line)
             self.emit(options, {"id": line.pk, "deviceId": None, "inboundEmailUrl": url},
