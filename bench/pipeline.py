@@ -99,7 +99,7 @@ def start_stack(args: argparse.Namespace, exits: ExitStack) -> Stack:
     sims: list[tuple[Proc, str]] = []
     for i in range(args.lines):
         port = free_port()
-        sim = Proc(f"relay-{i}", [PYTHON, "-m", "lines.relay_simulator", "--host", "127.0.0.1", "--port", str(port),
+        sim = Proc(f"relay-{i}", [PYTHON, "-m", "devtools.relay_simulator", "--host", "127.0.0.1", "--port", str(port),
                                   "--password", PASSWORD, "--quiet", "--send-delay-ms", str(args.send_delay_ms),
                                   "--deliver-after-ms", str(args.deliver_after_ms)], env, log_dir=LOG_DIR)
         sims.append((sim.start(), f"http://127.0.0.1:{port}"))

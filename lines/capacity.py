@@ -23,6 +23,7 @@ from django.db.models.functions import Greatest
 from lines.models import Device, Line, LineContact, LineDailyUsage, LineHourlyUsage
 from tuco.calendar import local_day, next_local_midnight, utc_hour_start
 from tuco.logging import get_logger
+from tuco.queue_reasons import QueuedReason
 
 log = get_logger(__name__)
 
@@ -121,14 +122,14 @@ def capacity_reserve(*, line: Line, device: Device | None, address: str, lead_id
         total, new_count = (usage.total_count, usage.new_count) if usage else (0, 0)
         midnight = next_local_midnight(now, line.timezone)
         if total >= line.daily_total_limit:
-            raise _deny("line_daily_total", midnight, f"{total}/{line.daily_total_limit} today", **context)
-        raise _deny("line_daily_new", midnight, f"{new_count}/{line.daily_new_limit} new today", **context)
+            raise _deny(QueuedReason.LINE_DAILY_TOTAL, midnight, f"{total}/{line.daily_total_limit} today", **context)
+        raise _deny(QueuedReason.LINE_DAILY_NEW, midnight, f"{new_count}/{line.daily_new_limit} new today", **context)
 
     hourly_capped = new and line.channel_type != Line.Channel.EMAIL  # email lines are exempt
     if hourly_capped and (line.hourly_first_touch_limit < 1 or not _count_up(
             _HOURLY, {"line_id": line.pk, "hour": hour}, {"first_touch_count": 1},
             {"first_touch_count": line.hourly_first_touch_limit})):
-        raise _deny("line_first_touch_hour", hour + timedelta(hours=1),
+        raise _deny(QueuedReason.LINE_FIRST_TOUCH_HOUR, hour + timedelta(hours=1),
                     f"{line.hourly_first_touch_limit} first touches this hour", **context)
 
     if new and line.contact_gap_seconds:
@@ -136,7 +137,8 @@ def capacity_reserve(*, line: Line, device: Device | None, address: str, lead_id
         if not Line.objects.filter(Q(last_first_touch_at__isnull=True) | Q(last_first_touch_at__lte=now - gap),
                                    pk=line.pk).update(last_first_touch_at=now):
             last = Line.objects.values_list("last_first_touch_at", flat=True).get(pk=line.pk)
-            raise _deny("contact_gap", last + gap, f"{line.contact_gap_seconds}s between new contacts", **context)
+            raise _deny(QueuedReason.CONTACT_GAP, last + gap, f"{line.contact_gap_seconds}s between new contacts",
+                        **context)
     elif new:
         Line.objects.filter(pk=line.pk).update(last_first_touch_at=now)
 
@@ -145,8 +147,8 @@ def capacity_reserve(*, line: Line, device: Device | None, address: str, lead_id
         if not Device.objects.filter(Q(last_send_at__isnull=True) | Q(last_send_at__lte=now - gap),
                                      pk=device.pk).update(last_send_at=now):
             last = Device.objects.values_list("last_send_at", flat=True).get(pk=device.pk)
-            raise _deny("device_gap", last + gap, f"{device.device_gap_seconds}s between sends on this device",
-                        deviceId=device.pk, **context)
+            raise _deny(QueuedReason.DEVICE_GAP, last + gap,
+                        f"{device.device_gap_seconds}s between sends on this device", deviceId=device.pk, **context)
 
     log.info("cap.reservation.granted", newConversation=new, **context)
     return Reservation(line_id=line.pk, day=day.isoformat(), hour=hour.isoformat(), new=new, contact_keys=inserted)

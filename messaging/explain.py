@@ -7,23 +7,26 @@ from messaging.selectors import thread_order_expected_at
 from tuco.timefmt import iso
 
 REASON_SENTENCES = {
-    "scheduled": "It is scheduled and will be sent at {at}.",
-    "time_window": "It is outside the send window ({window} {tz}); it will be sent when the window opens at {at}.",
-    "day_not_allowed": "Today is not an allowed sending day; it will be sent on the next allowed day at {at}.",
-    "line_daily_total": "The line reached its daily message limit ({limit}); it resets at {at}.",
-    "line_daily_new": "The line reached its daily new-conversation limit ({limit}); it resets at {at}.",
-    "line_first_touch_hour": "The line reached its hourly first-touch limit ({limit}); the next hour starts at {at}.",
-    "device_gap": "The device is pacing its sends (minimum gap between sends); this message's turn is at {at}.",
-    "contact_gap": "The line is pacing new conversations (gap between first messages); this one's turn is at {at}.",
-    "line_unhealthy": "The line is unhealthy ({detail}); it is re-checked at {at}.",
-    "line_inactive": "The line is inactive; the message waits until it is re-activated (next check {at}).",
-    "no_line": "No active line can send it right now; next check at {at}.",
-    "availability_gap": "An iMessage availability check ran on this device moments ago; the next one can run at {at}.",
-    "availability_budget": "Every line spent today's availability-check budget; it resets at {at}.",
-    "retry_wait": "The last send attempt did not go out ({detail}); the next attempt is at {at}.",
-    "relay_unreachable": "The device relay could not be reached ({detail}); the next try is at {at}.",
-    "line_busy": "Another message on this line is ahead of it; it is re-checked at {at}.",
-    "thread_order": "An earlier message to this recipient goes first; it is re-checked at {at}.",
+    QueuedReason.SCHEDULED: "It is scheduled and will be sent at {at}.",
+    QueuedReason.TIME_WINDOW:
+        "It is outside the send window ({window} {tz}); it will be sent when the window opens at {at}.",
+    QueuedReason.DAY_NOT_ALLOWED:
+        "Today is not an allowed sending day; it will be sent on the next allowed day at {at}.",
+    QueuedReason.LINE_DAILY_TOTAL: "The line reached its daily message limit ({limit}); it resets at {at}.",
+    QueuedReason.LINE_DAILY_NEW: "The line reached its daily new-conversation limit ({limit}); it resets at {at}.",
+    QueuedReason.LINE_FIRST_TOUCH_HOUR:
+        "The line reached its hourly first-touch limit ({limit}); the next hour starts at {at}.",
+    QueuedReason.DEVICE_GAP:
+        "The device is pacing its sends (minimum gap between sends); this message's turn is at {at}.",
+    QueuedReason.CONTACT_GAP:
+        "The line is pacing new conversations (gap between first messages); this one's turn is at {at}.",
+    QueuedReason.LINE_UNHEALTHY: "The line is unhealthy ({detail}); it is re-checked at {at}.",
+    QueuedReason.LINE_INACTIVE: "The line is inactive; the message waits until it is re-activated (next check {at}).",
+    QueuedReason.NO_LINE: "No active line can send it right now; next check at {at}.",
+    QueuedReason.AVAILABILITY_BUDGET: "Every line spent today's availability-check budget; it resets at {at}.",
+    QueuedReason.RETRY_WAIT: "The last send attempt did not go out ({detail}); the next attempt is at {at}.",
+    QueuedReason.LINE_BUSY: "Another message on this line is ahead of it; it is re-checked at {at}.",
+    QueuedReason.THREAD_ORDER: "An earlier message to this recipient goes first; it is re-checked at {at}.",
 }
 
 STATUS_SENTENCES = {
@@ -76,7 +79,7 @@ def _limit_for(m: Message) -> str:
     if line is None:
         return "see GET /api/lines/by-user"
     return {
-        "line_daily_total": str(line.daily_total_limit),
-        "line_daily_new": str(line.daily_new_limit),
-        "line_first_touch_hour": str(line.hourly_first_touch_limit),
+        QueuedReason.LINE_DAILY_TOTAL: str(line.daily_total_limit),
+        QueuedReason.LINE_DAILY_NEW: str(line.daily_new_limit),
+        QueuedReason.LINE_FIRST_TOUCH_HOUR: str(line.hourly_first_touch_limit),
     }.get(m.queued_reason, "")

@@ -13,6 +13,7 @@ from leads.models import Lead
 from lines.models import Line
 from tuco.ids import new_id
 from tuco.models import Workspace
+from tuco.queue_reasons import QueuedReason  # noqa: F401  (re-exported: messaging code names it from here)
 
 
 class Status(models.TextChoices):
@@ -31,26 +32,6 @@ class Status(models.TextChoices):
 # Rows the dispatcher may claim (`→ sending`) once `next_attempt_at` is due.
 # They are also the ones a cancel may stop.
 CLAIMABLE = (Status.PENDING, Status.QUEUED, Status.SCHEDULED)
-
-
-class QueuedReason(models.TextChoices):
-    """Why a message waits (`queuedReason`); each has its sentence in messaging.explain."""
-
-    SCHEDULED = "scheduled"
-    TIME_WINDOW = "time_window"
-    DAY_NOT_ALLOWED = "day_not_allowed"
-    LINE_DAILY_TOTAL = "line_daily_total"
-    LINE_DAILY_NEW = "line_daily_new"
-    LINE_FIRST_TOUCH_HOUR = "line_first_touch_hour"
-    DEVICE_GAP = "device_gap"
-    CONTACT_GAP = "contact_gap"
-    LINE_UNHEALTHY = "line_unhealthy"
-    LINE_INACTIVE = "line_inactive"
-    NO_LINE = "no_line"
-    AVAILABILITY_BUDGET = "availability_budget"
-    RETRY_WAIT = "retry_wait"
-    LINE_BUSY = "line_busy"
-    THREAD_ORDER = "thread_order"
 
 
 class MessageType(models.TextChoices):

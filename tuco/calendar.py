@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from tuco.queue_reasons import QueuedReason
+
 
 @dataclass(frozen=True)
 class Window:
@@ -96,7 +98,7 @@ def blocking_reason(window: Window, now: datetime) -> str:
     # The after-midnight tail of a window that opened on an allowed yesterday is a question of hours.
     in_tail_of_yesterday = (window.wraps and local.time().replace(tzinfo=None) < window.end  # type: ignore[operator]
                             and _day_allowed(window, local.date() - timedelta(days=1)))
-    return "time_window" if today_allowed or in_tail_of_yesterday else "day_not_allowed"
+    return QueuedReason.TIME_WINDOW if today_allowed or in_tail_of_yesterday else QueuedReason.DAY_NOT_ALLOWED
 
 
 def next_local_midnight(now: datetime, timezone: str) -> datetime:

@@ -7,6 +7,7 @@ a dev default here and is required in production.
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import environ
@@ -75,6 +76,10 @@ INSTALLED_APPS = [
     "messaging",
     "fallback",
 ]
+# Development tools (the relay simulator's `manage.py relay_simulator`): present in a source checkout,
+# left out of the production image (.dockerignore) and switched off there (TUCO_DEVTOOLS=false).
+if env.bool("TUCO_DEVTOOLS", default=True) and importlib.util.find_spec("devtools") is not None:
+    INSTALLED_APPS.append("devtools")
 
 MIDDLEWARE = [
     "tuco.middleware.CorrelationIdMiddleware",

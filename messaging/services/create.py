@@ -20,7 +20,7 @@ from leads.services import LeadContact, lead_get, lead_resolve_for_send
 from lines.models import Line
 from messaging.attachments.uploads import attachment_urls_check_ownership
 from messaging.dedup import dedup_claim, dedup_reassign, fingerprint
-from messaging.models import Direction, Message, Status
+from messaging.models import Direction, Message, QueuedReason, Status
 from messaging.send import state
 from messaging.send.pacing import active_lines, channel_for_message_type, line_round_robin
 from messaging.send.worker import enqueue_dispatch
@@ -103,7 +103,7 @@ def _check_fallback_configured(workspace: Workspace, request: SendRequest) -> No
 
 def _initial_status(request: SendRequest, now: datetime) -> tuple[str, str]:
     if request.scheduled_date and request.scheduled_date > now:
-        return Status.SCHEDULED, "scheduled"
+        return Status.SCHEDULED, QueuedReason.SCHEDULED
     return Status.PENDING, ""
 
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import requests
 
+from devtools.relay_simulator import RunningSimulator, SimConfig, start
 from lines.relay.bluebubbles import BlueBubblesClient
-from lines.relay_simulator import RunningSimulator, SimConfig, start
 from messaging.attachments.fetch import attachment_fetch
 from tests.attachments import samples
 from tests.attachments.fileserver import FileServer

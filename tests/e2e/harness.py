@@ -93,7 +93,7 @@ class Simulator:
     def __init__(self, port: int, password: str, env: dict[str, str], name: str, extra: list[str]) -> None:
         self.url = f"http://127.0.0.1:{port}"
         self.password = password
-        self.proc = Proc(name, [PYTHON, "-m", "lines.relay_simulator", "--host", "127.0.0.1", "--port", str(port),
+        self.proc = Proc(name, [PYTHON, "-m", "devtools.relay_simulator", "--host", "127.0.0.1", "--port", str(port),
                                 "--password", password, "--quiet", *extra], env)
 
     def start(self) -> None:

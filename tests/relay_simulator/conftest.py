@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import requests
 
-from lines.relay_simulator import RunningSimulator, SimConfig, start
+from devtools.relay_simulator import RunningSimulator, SimConfig, start
 
 PASSWORD = "test-pw"
 PHONE = "+15551234567"

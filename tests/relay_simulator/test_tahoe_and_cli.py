@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from lines.relay_simulator.cli import add_arguments, config_from_options
+from devtools.relay_simulator.cli import add_arguments, config_from_options
 
 from .conftest import PHONE
 
@@ -91,7 +91,7 @@ def test_cli_defaults_and_flags() -> None:
 def test_management_command_parses_the_same_flags() -> None:
     django = pytest.importorskip("django")
     assert django
-    from lines.management.commands.relay_simulator import Command
+    from devtools.management.commands.relay_simulator import Command
 
     parser = Command().create_parser("manage.py", "relay_simulator")
     options = vars(parser.parse_args(["--port", "9999", "--password", "pw", "--no-private-api"]))
@@ -103,7 +103,7 @@ def test_module_entry_point_starts_fast_and_stops_on_sigterm() -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     started = time.monotonic()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "lines.relay_simulator", "--port", "0", "--password", "pw"],
+        [sys.executable, "-m", "devtools.relay_simulator", "--port", "0", "--password", "pw"],
         cwd=ROOT,
         env=env,
         stderr=subprocess.PIPE,

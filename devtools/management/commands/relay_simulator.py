@@ -10,8 +10,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from lines.relay_simulator import serve
-from lines.relay_simulator.cli import add_arguments, config_from_options
+from devtools.relay_simulator import serve
+from devtools.relay_simulator.cli import add_arguments, config_from_options
 
 
 class Command(BaseCommand):

@@ -1,4 +1,4 @@
-"""`python -m lines.relay_simulator --port 8765`"""
+"""`python -m devtools.relay_simulator --port 8765`"""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from .server import serve
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m lines.relay_simulator", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m devtools.relay_simulator", description=__doc__)
     add_arguments(parser)
     serve(config_from_options(vars(parser.parse_args())))
 

@@ -1,4 +1,4 @@
-"""Command-line flags, shared by `python -m lines.relay_simulator` and `manage.py relay_simulator`."""
+"""Command-line flags, shared by `python -m devtools.relay_simulator` and `manage.py relay_simulator`."""
 
 from __future__ import annotations
 
