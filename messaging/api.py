@@ -15,8 +15,7 @@ from messaging.selectors import message_detail, message_list
 from messaging.send_input import parse_send_request
 from messaging.services.cancel import message_cancel
 from messaging.services.create import CreateResult, SendContext, message_create
-from messaging.services.fallback_sms import fallback_sms_request
-from messaging.services.forced import forced_fallback_response
+from messaging.services.forced import fallback_sms_request, forced_fallback_response
 from tuco.auth import workspace_of
 from tuco.idempotency import IdempotentMixin
 from tuco.logging import bind_context, get_logger

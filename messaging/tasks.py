@@ -30,7 +30,7 @@ def verify_send(message_id: str, attempt_id: int) -> None:
 
 
 @shared_task(name=wake.FALLBACK_SMS, acks_late=True, ignore_result=True, **RETRY_ON_LOST_DATABASE)
-def dispatch_fallback(message_id: str, reason: str) -> None:
+def send_fallback_sms(message_id: str, reason: str) -> None:
     fallback_sms_send(message_id=message_id, reason=reason)
 
 

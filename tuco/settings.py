@@ -1,4 +1,4 @@
-"""Settings: read once from the environment (the operator contract in DESIGN.md).
+"""Settings: read once from the environment (the operator contract: README "Operator contract").
 
 Unset DATABASE_URL / REDIS_URL mean the embedded default: PostgreSQL and Redis
 started from pip packages under var/ (see tuco.embedded). Everything else has
@@ -166,7 +166,7 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
-# Countdowns stay far below this (DESIGN: long waits live on the row, beat re-enqueues).
+# Countdowns stay far below this (docs/architecture.md: long waits live on the row, beat re-enqueues).
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 1, "socket_timeout": 2}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A POST must not hang when the broker is down: fail fast, the row is already committed.

@@ -1,4 +1,4 @@
-"""Injected misbehaviour (DESIGN.md "Operator contract"), consumed first-in first-out.
+"""Injected misbehaviour (docs/relay-simulator.md, the operator contract), consumed first-in first-out.
 
 Each fault answers the next `times` matching operations; `address` narrows it to one recipient.
 A send consumes at most one send fault. `auth-failure` is different: it is a switch (the Mac's

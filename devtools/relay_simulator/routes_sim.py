@@ -1,4 +1,4 @@
-"""Control API for tests and operators (`/sim/v1`, no auth). Shapes are fixed by DESIGN.md."""
+"""Control API for tests and operators (`/sim/v1`, no auth). Shapes are fixed by docs/relay-simulator.md."""
 
 from __future__ import annotations
 

@@ -68,7 +68,7 @@ def run_inline_send(message_id: str) -> str:
     outcome = "gone"
     for attempt in range(1, policy.attempts + 1):
         outcome = send_message(message_id, inline=True, policy=policy)
-        log.info("message.sync_fallback.pass", messageId=message_id, attempt=attempt, outcome=outcome)
+        log.info("message.inline_send.pass", messageId=message_id, attempt=attempt, outcome=outcome)
         if outcome not in ("waiting", "not_due"):
             return outcome
         due = Message.objects.filter(pk=message_id).values_list("next_attempt_at", flat=True).first()
@@ -85,13 +85,13 @@ def start_inline_send(message_id: str) -> threading.Thread:
         try:
             run_inline_send(message_id)
         except Exception:
-            log.exception("message.sync_fallback.crashed", messageId=message_id)
+            log.exception("message.inline_send.crashed", messageId=message_id)
         finally:
             connection.close()
 
     thread = threading.Thread(target=run, name=f"inline-send-{message_id}", daemon=True)
     thread.start()
-    log.warning("message.sync_fallback.started", messageId=message_id)
+    log.warning("message.inline_send.started", messageId=message_id)
     return thread
 
 

@@ -1,5 +1,9 @@
 """forceFallback in the request: the send never touches iMessage, and the caller learns at once
-whether the fallback went out (spec: always 200, `success` says, errors are channel-tagged)."""
+whether the fallback went out (spec: always 200, `success` says, errors are channel-tagged).
+
+POST /api/fallback-sms is POST /api/messages with `forceFallback: true`, narrowed to what an SMS can
+use: the request is parsed by `parse_send_request`, so every field keeps its spec text and order.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,9 @@ from messaging.models import Message, Status
 from messaging.send.channels.forced_fallback import force_fallback
 from messaging.send.pacing import block_dnc, schedule_gate, window_gate
 from messaging.send.worker import enqueue_dispatch
+from messaging.send_input import SendRequest, parse_send_request
+from tuco.body_fields import require_json_object
+from tuco.errors import BadRequest
 
 
 def forced_fallback_response(message: Message) -> dict[str, Any]:
@@ -38,3 +45,20 @@ def forced_fallback_response(message: Message) -> dict[str, Any]:
         body.update(error=f"{channel}: {outcome.error_text or 'fallback not sent'}", code=outcome.error_code or None,
                     channel=channel)
     return body
+
+
+# The POST /api/messages fields that mean something for an immediate SMS; anything else is ignored (no email,
+# no line, no schedule or window: it goes out in the request).
+FALLBACK_SMS_FIELDS = ("message", "recipientPhone", "leadId", "recipientName", "correlationId", "batchId",
+                       "attachmentUrls")
+PHONE_REQUIRED = "recipientPhone or a leadId with a phone number is required: a fallback SMS goes to a phone"
+
+
+def fallback_sms_request(data: Any) -> SendRequest:
+    require_json_object(data)
+    fields = {key: data[key] for key in FALLBACK_SMS_FIELDS if key in data}
+    send = parse_send_request({**fields, "messageType": "sms", "forceFallback": True})
+    if not send.recipient_phone and not send.lead_id:
+        # A lead without a phone is refused by message_create (recipientPhone is required for sms messages).
+        raise BadRequest(PHONE_REQUIRED, code="RECIPIENT_REQUIRED")
+    return send

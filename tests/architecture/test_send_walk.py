@@ -19,7 +19,7 @@ from messaging.models import Message, SendAttempt
 from messaging.send.dispatcher import send_message
 from messaging.send.outcome import individual_policy
 from messaging.send.outcomes import verify_once
-from messaging.tasks import dispatch_fallback
+from messaging.tasks import send_fallback_sms
 from tests.architecture.graph import load
 from tests.architecture.walk import Walk, walk
 from tests.factories import DeviceFactory, LineFactory
@@ -94,7 +94,7 @@ def test_no_imessage_then_the_fallback_sms(api, workspace, settings) -> None:
     message = _create(api)
     with walk() as traced:
         assert send_message(message.pk) == "fallback"
-        dispatch_fallback.run(message.pk, "imessage_unavailable")
+        send_fallback_sms.run(message.pk, "imessage_unavailable")
     _report("fallback", traced)
     assert Message.objects.get(pk=message.pk).fallback_sms_status == "sent"
 

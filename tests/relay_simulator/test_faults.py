@@ -1,4 +1,4 @@
-"""Fault injection: every kind in DESIGN.md, `times` and `address` scoping."""
+"""Fault injection: every kind in docs/relay-simulator.md, `times` and `address` scoping."""
 
 from __future__ import annotations
 
