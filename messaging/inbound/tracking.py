@@ -41,18 +41,29 @@ def relay_event_apply(*, line: Line, event: InboundEvent) -> str:
     return "ignored"
 
 
+# Every relay event is resolved within the device whose line's secret authenticated the call (a device
+# belongs to one workspace and posts each event to every line on it): ids of another workspace, or of
+# another Mac, are not ours to touch and answer exactly as unknown ones do.
+
 def _message_by_guid(line: Line, guid: str) -> Message | None:
-    if not guid:
+    if not guid or line.device_id is None:
         return None
-    return Message.objects.filter(workspace_id=line.workspace_id, external_message_id=guid,
-                                  direction=Direction.OUTBOUND).first()
+    return Message.objects.filter(workspace_id=line.workspace_id, line__device_id=line.device_id,
+                                  external_message_id=guid, direction=Direction.OUTBOUND).first()
+
+
+def _attempt_by_temp_guid(line: Line, temp_guid: str) -> SendAttempt | None:
+    if not temp_guid or line.device_id is None:
+        return None
+    return SendAttempt.objects.filter(temp_guid=temp_guid, line__device_id=line.device_id,
+                                      line__workspace_id=line.workspace_id).first()
 
 
 def _device_wrote_our_row(line: Line, event: InboundEvent) -> str:
     """The device wrote our outgoing row. With a tempGuid it confirms a send still in flight."""
     guid = event.external_id
     if event.temp_guid:
-        attempt = SendAttempt.objects.filter(temp_guid=event.temp_guid, line__workspace_id=line.workspace_id).first()
+        attempt = _attempt_by_temp_guid(line, event.temp_guid)
         if attempt is not None and attempt.outcome == SendAttempt.Outcome.SENT and attempt.external_id == guid \
                 and not event.has_news:
             return "noop"  # the worker already recorded this send from the relay's answer
@@ -92,8 +103,8 @@ def _device_send_error(line: Line, event: InboundEvent) -> str:
     """The device marked an outgoing row failed after it had been accepted: verify, then retry or fail."""
     guid = event.external_id
     message = _message_by_guid(line, guid)
-    if message is None and event.temp_guid:
-        attempt = SendAttempt.objects.filter(temp_guid=event.temp_guid).first()
+    if message is None:
+        attempt = _attempt_by_temp_guid(line, event.temp_guid)
         message = Message.objects.filter(pk=attempt.message_id).first() if attempt else None
     if message is None or message.status not in (Status.SENT, Status.SENDING):
         return "ignored"

@@ -34,8 +34,9 @@ log = get_logger(__name__)
 
 
 def _authenticated_line(request: HttpRequest, line_id: str, lines: QuerySet[Line]) -> Line | None:
-    """The line the URL names, if its `?secret=` is that line's; None answers 404 (unknown and wrong alike)."""
-    line = lines.filter(pk=line_id).first() if is_object_id(line_id) else None
+    """The active line the URL names, if its `?secret=` is that line's; None answers 404 (unknown, wrong
+    secret, inactive line and a line of the other channel alike)."""
+    line = lines.filter(pk=line_id, is_active=True).first() if is_object_id(line_id) else None
     secret = request.GET.get("secret", "")
     if line is None or not hmac.compare_digest(line.webhook_secret.encode(), secret.encode()):
         return None
@@ -46,7 +47,8 @@ def _authenticated_line(request: HttpRequest, line_id: str, lines: QuerySet[Line
 @require_POST
 @checked_connection
 def bluebubbles_webhook(request: HttpRequest, line_id: str) -> JsonResponse:
-    line = _authenticated_line(request, line_id, Line.objects.select_related("device", "workspace"))
+    line = _authenticated_line(request, line_id, Line.objects.select_related("device", "workspace")
+                               .filter(channel_type=Line.Channel.PHONE))
     if line is None:
         return JsonResponse({"error": "Not found"}, status=404)
     try:
