@@ -11,7 +11,7 @@ from pathlib import Path
 
 import environ
 
-from tuco import embedded
+from tuco import crypto, embedded
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -21,6 +21,11 @@ SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-secret-key-change-me-i
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Keys of the secrets stored encrypted (tuco.crypto, docs/encryption.md): required in production;
+# dev mode (DEBUG, or the embedded engines) falls back to a key generated once under var/.
+TUCO_ENCRYPTION_KEYS = crypto.keys_from_environment(
+    env("TUCO_ENCRYPTION_KEYS", default=""), dev_mode=DEBUG or not env("DATABASE_URL", default=""),
+    dev_key_path=BASE_DIR / "var" / "dev-encryption-key")
 
 # --- engines -----------------------------------------------------------------
 if env("DATABASE_URL", default=""):
