@@ -212,6 +212,12 @@ TUCO_ATTACHMENT_CACHE_MAX_AGE_SECONDS = env.int("TUCO_ATTACHMENT_CACHE_MAX_AGE_S
 TUCO_ATTACHMENT_CONNECT_TIMEOUT_SECONDS = env.float("TUCO_ATTACHMENT_CONNECT_TIMEOUT_SECONDS", default=5)
 TUCO_ATTACHMENT_READ_TIMEOUT_SECONDS = env.float("TUCO_ATTACHMENT_READ_TIMEOUT_SECONDS", default=20)
 TUCO_ATTACHMENT_TOTAL_TIMEOUT_SECONDS = env.float("TUCO_ATTACHMENT_TOTAL_TIMEOUT_SECONDS", default=60)
+# Uploads (POST /api/uploads): kept this long unless a waiting message names them (0 = forever); per-workspace
+# quota (0 = no limit); how often beat prunes the uploads and the attachment cache.
+TUCO_UPLOAD_RETENTION_DAYS = env.float("TUCO_UPLOAD_RETENTION_DAYS", default=30)
+TUCO_UPLOAD_QUOTA_BYTES = env.int("TUCO_UPLOAD_QUOTA_BYTES", default=2 * 1024**3)
+TUCO_UPLOAD_QUOTA_FILES = env.int("TUCO_UPLOAD_QUOTA_FILES", default=10_000)
+TUCO_DISK_PRUNE_INTERVAL_SECONDS = env.float("TUCO_DISK_PRUNE_INTERVAL_SECONDS", default=3600)
 
 # --- logging (structured JSON, one event name per fact) --------------------------
 TUCO_LOG_LEVEL = env("TUCO_LOG_LEVEL", default="INFO")
