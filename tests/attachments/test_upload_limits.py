@@ -94,8 +94,19 @@ def test_refused_in_the_locked_check_removes_its_staging(settings: Any, media_ro
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_uploads_never_overshoot_the_quota(settings: Any, media_root: Path) -> None:
+def test_concurrent_uploads_never_overshoot_the_quota(settings: Any, media_root: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from messaging.attachments import upload_quota
+
     settings.TUCO_UPLOAD_QUOTA_FILES, settings.TUCO_UPLOAD_QUOTA_BYTES = 3, 0
+    real_usage = upload_quota.workspace_usage
+
+    def slow_usage(directory: Path) -> Any:  # a slow disk: every upload reads the usage before any renames
+        usage = real_usage(directory)
+        time.sleep(0.05)
+        return usage
+
+    monkeypatch.setattr(upload_quota, "workspace_usage", slow_usage)
     workspace = WorkspaceFactory()
     workers = 10
     barrier = threading.Barrier(workers)
