@@ -120,6 +120,10 @@ def start_redis(log_dir: Path) -> tuple[Proc, str]:
     return proc, f"redis://127.0.0.1:{port}/0"
 
 
+# Benchmark-only (public) key: production settings refuse to start without one.
+BENCH_ENCRYPTION_KEY = "hc4ctHRH8LpHdCPPe3Jb6TJcNObvBbcznPpGlclgpKc="
+
+
 def bench_env(database_url: str, redis_url: str, *, public_url: str = "http://127.0.0.1:8000",
               **overrides: str) -> dict[str, str]:
     """The operator contract for a benchmark stack: production settings except raw-throughput switches."""
@@ -132,6 +136,7 @@ def bench_env(database_url: str, redis_url: str, *, public_url: str = "http://12
         "DEBUG": "false",
         "TUCO_PUBLIC_URL": public_url,
         "TUCO_ALLOW_PRIVATE_URLS": "true",  # the relay simulator and webhooks live on 127.0.0.1
+        "TUCO_ENCRYPTION_KEYS": BENCH_ENCRYPTION_KEY,
         "TUCO_RATE_LIMITS_ENABLED": "false",
         "TUCO_LOG_LEVEL": "WARNING",
         "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",

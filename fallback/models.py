@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
+from tuco.fields import EncryptedCharField
 from tuco.models import Workspace
 
 
@@ -13,15 +14,16 @@ class FallbackConfig(models.Model):
         GHL = "ghl"
         WEBHOOK = "webhook"
 
+    # The provider credentials (auth token, API token, signing secret) are encrypted at rest (tuco.fields).
     workspace = models.OneToOneField(Workspace, on_delete=models.CASCADE, related_name="fallback_config")
     provider = models.CharField(max_length=16, choices=Provider.choices, null=True, blank=True)
     twilio_account_sid = models.CharField(max_length=64, blank=True, default="")
-    twilio_auth_token = models.CharField(max_length=128, blank=True, default="")
+    twilio_auth_token = EncryptedCharField(max_length=128, blank=True, default="")
     twilio_from_number = models.CharField(max_length=32, blank=True, default="")
     ghl_location_id = models.CharField(max_length=128, blank=True, default="")
-    ghl_api_token = models.CharField(max_length=500, blank=True, default="")
+    ghl_api_token = EncryptedCharField(max_length=500, blank=True, default="")
     webhook_url = models.CharField(max_length=1000, blank=True, default="")
-    webhook_secret = models.CharField(max_length=200, blank=True, default="")
+    webhook_secret = EncryptedCharField(max_length=200, blank=True, default="")
     # Workspace default for messages that don't set sendFallbackSmsOnFailed.
     send_fallback_sms_on_failed = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)

@@ -7,6 +7,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 
+from tuco.fields import EncryptedCharField
 from tuco.ids import new_id
 from tuco.models import Workspace
 
@@ -31,8 +32,8 @@ class Device(models.Model):
     name = models.CharField(max_length=200, blank=True, default="")
     relay_url = models.CharField(max_length=500)
     # Sent to the relay on every call (BlueBubbles reads it from the query string);
-    # never logged, never returned by the API.
-    relay_password = models.CharField(max_length=500)
+    # never logged, never returned by the API; encrypted at rest (tuco.fields).
+    relay_password = EncryptedCharField(max_length=500)
     private_api = models.BooleanField(default=False)
     # Chat GUID service prefix for DMs: "iMessage", or "any" as macOS 26 (Tahoe) writes them.
     chat_guid_prefix = models.CharField(max_length=16, default="iMessage")
@@ -79,14 +80,16 @@ class Line(models.Model):
     health_status = models.CharField(max_length=16, choices=Health.choices, default=Health.HEALTHY)
     health_reason = models.CharField(max_length=500, blank=True, default="")
     health_checked_at = models.DateTimeField(null=True, blank=True)
-    # Authenticates the relay's webhooks to /hooks/bluebubbles/<id>?secret=…
-    webhook_secret = models.CharField(max_length=64, default=_webhook_secret)
+    # Authenticates the relay's (and the inbound-mail service's) webhooks to /hooks/…/<id>?secret=…
+    # Encrypted, not hashed: the URL carrying it is given to the relay again on every re-registration.
+    # Compared with hmac.compare_digest after decryption (lines.hooks).
+    webhook_secret = EncryptedCharField(max_length=64, default=_webhook_secret)
     webhook_registered_at = models.DateTimeField(null=True, blank=True)
-    # Email lines: SMTP settings (password never logged or returned).
+    # Email lines: SMTP settings (password never logged or returned; encrypted at rest).
     smtp_host = models.CharField(max_length=255, blank=True, default="")
     smtp_port = models.PositiveIntegerField(default=587)
     smtp_username = models.CharField(max_length=255, blank=True, default="")
-    smtp_password = models.CharField(max_length=500, blank=True, default="")
+    smtp_password = EncryptedCharField(max_length=500, blank=True, default="")
     smtp_use_tls = models.BooleanField(default=False)
     smtp_use_ssl = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)

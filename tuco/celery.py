@@ -38,6 +38,7 @@ _survive_broker_loss_with_unacked_messages()
 app = Celery("tuco")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+app.autodiscover_tasks(["messaging.attachments"])  # not an app of its own
 
 
 def task_named(name: str) -> Task:

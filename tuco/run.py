@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tuco import embedded
+from tuco import crypto, embedded
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 RELAY_PORT = os.environ.get("RELAY_PORT", "8765")
@@ -30,6 +30,8 @@ def main() -> None:
     if not env.get("DATABASE_URL"):
         env.update(embedded.up())
     env.setdefault("TUCO_ALLOW_PRIVATE_URLS", "true")
+    # The dev key (generated once, kept with the data under var/): a second run reads its secrets back.
+    env.setdefault("TUCO_ENCRYPTION_KEYS", crypto.dev_key(BASE_DIR / "var" / "dev-encryption-key"))
     env.setdefault("TUCO_LOG_LEVEL", "INFO")
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env["RELAY_PORT"], env["RELAY_PASSWORD"] = RELAY_PORT, RELAY_PASSWORD

@@ -11,6 +11,7 @@ from django.conf import settings
 
 def beat_schedule() -> dict[str, dict[str, Any]]:
     sweep = timedelta(seconds=settings.TUCO_SWEEP_INTERVAL_SECONDS)
+    disk = timedelta(seconds=settings.TUCO_DISK_PRUNE_INTERVAL_SECONDS)
     return {
         "tuco.sweep-due-messages": {"task": "messaging.tasks.sweep_due_messages", "schedule": sweep},
         "tuco.sweep-fallbacks": {"task": "messaging.tasks.sweep_fallbacks", "schedule": sweep},
@@ -20,4 +21,7 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
         "tuco.reconcile-receipts": {"task": "messaging.tasks.reconcile_receipts", "schedule": timedelta(seconds=60)},
         "tuco.purge-expired": {"task": "messaging.tasks.purge_expired", "schedule": timedelta(minutes=10)},
         "tuco.deliver-due-webhooks": {"task": "tuco.webhooks.tasks.deliver_due_webhooks", "schedule": sweep},
+        "tuco.prune-attachment-cache": {"task": "messaging.attachments.tasks.prune_attachment_cache",
+                                        "schedule": disk},
+        "tuco.prune-uploads": {"task": "messaging.attachments.tasks.prune_uploads", "schedule": disk},
     }

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import environ
 
-from tuco import embedded
+from tuco import crypto, embedded
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -22,6 +22,11 @@ SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-secret-key-change-me-i
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Keys of the secrets stored encrypted (tuco.crypto, docs/encryption.md): required in production;
+# dev mode (DEBUG, or the embedded engines) falls back to a key generated once under var/.
+TUCO_ENCRYPTION_KEYS = crypto.keys_from_environment(
+    env("TUCO_ENCRYPTION_KEYS", default=""), dev_mode=DEBUG or not env("DATABASE_URL", default=""),
+    dev_key_path=BASE_DIR / "var" / "dev-encryption-key")
 
 # --- engines -----------------------------------------------------------------
 if env("DATABASE_URL", default=""):
@@ -212,6 +217,12 @@ TUCO_ATTACHMENT_CACHE_MAX_AGE_SECONDS = env.int("TUCO_ATTACHMENT_CACHE_MAX_AGE_S
 TUCO_ATTACHMENT_CONNECT_TIMEOUT_SECONDS = env.float("TUCO_ATTACHMENT_CONNECT_TIMEOUT_SECONDS", default=5)
 TUCO_ATTACHMENT_READ_TIMEOUT_SECONDS = env.float("TUCO_ATTACHMENT_READ_TIMEOUT_SECONDS", default=20)
 TUCO_ATTACHMENT_TOTAL_TIMEOUT_SECONDS = env.float("TUCO_ATTACHMENT_TOTAL_TIMEOUT_SECONDS", default=60)
+# Uploads (POST /api/uploads): kept this long unless a waiting message names them (0 = forever); per-workspace
+# quota (0 = no limit); how often beat prunes the uploads and the attachment cache.
+TUCO_UPLOAD_RETENTION_DAYS = env.float("TUCO_UPLOAD_RETENTION_DAYS", default=30)
+TUCO_UPLOAD_QUOTA_BYTES = env.int("TUCO_UPLOAD_QUOTA_BYTES", default=2 * 1024**3)
+TUCO_UPLOAD_QUOTA_FILES = env.int("TUCO_UPLOAD_QUOTA_FILES", default=10_000)
+TUCO_DISK_PRUNE_INTERVAL_SECONDS = env.float("TUCO_DISK_PRUNE_INTERVAL_SECONDS", default=3600)
 
 # --- logging (structured JSON, one event name per fact) --------------------------
 TUCO_LOG_LEVEL = env("TUCO_LOG_LEVEL", default="INFO")

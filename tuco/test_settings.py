@@ -9,5 +9,7 @@ import os
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tuco")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")  # each xdist worker moves to its own db (conftest)
 os.environ.setdefault("TUCO_LOG_LEVEL", "WARNING")
+# A test-only key (public: it protects nothing). The e2e harness hands the same one to its processes.
+os.environ.setdefault("TUCO_ENCRYPTION_KEYS", "sGnc5xQ2Fowp6C5lzm4FSXMyx08RmXA5QCpGSg-YAc4=")
 
 from tuco.settings import *  # noqa: F403

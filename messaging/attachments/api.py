@@ -41,12 +41,14 @@ class UploadsApi(RateLimitedMixin, APIView):
 
     @extend_schema(
         operation_id="uploads_create", request={"multipart/form-data": UploadInput},
-        responses={201: UploadResponse, 400: Error, 401: Error, 402: Error, 415: Error, 429: Error},
+        responses={201: UploadResponse, 400: Error, 401: Error, 402: Error, 413: Error, 415: Error, 429: Error},
         summary="Upload a file to send as an attachment",
         description=("Stores the file for this workspace and returns its URL. The type is checked from the bytes "
                      f"({SUPPORTED_TEXT}); the name's extension is corrected to match. Error codes: "
                      "ATTACHMENT_TOO_LARGE, ATTACHMENT_UNSUPPORTED_TYPE, ATTACHMENT_EMPTY, FILE_REQUIRED; "
-                     "RATE_LIMITED (429, with Retry-After) beyond 60 uploads per minute per workspace. "
+                     "RATE_LIMITED (429, with Retry-After) beyond 60 uploads per minute per workspace; "
+                     "UPLOAD_QUOTA_EXCEEDED (413) when the workspace's stored uploads would pass its quota "
+                     "(files or bytes; uploads expire after the retention unless a waiting message uses them). "
                      "Only this workspace may send the URL (another workspace's send answers 403)."),
         examples=[OpenApiExample("Uploaded", response_only=True, status_codes=["201"], value={
             "url": "https://app.tuco.ai/uploads/667f1f77bcf86cd799439011/3q2-7wJd0mXc1hV_ZkRr8Q9aTtYbLpNe/promo.mp4",

@@ -7,7 +7,9 @@ Storage only (no table): one directory per upload,
 
 served at `<TUCO_PUBLIC_URL>/uploads/<workspaceId>/<token>/<name>`. The token (192 random
 bits) makes the URL unguessable. The directory is assembled under `uploads/.tmp/` and
-renamed into place, so a reader never sees a half-written upload.
+renamed into place, so a reader never sees a half-written upload. The rename is admitted by
+the workspace's quota (`upload_quota`); uploads older than the retention are pruned on beat
+(`upload_retention`).
 
 The send path reads these files from disk (no HTTP) and refuses another workspace's URL
 (`attachment_urls_check_ownership`, spec attachments.txt: 403).
@@ -31,6 +33,7 @@ from urllib.parse import quote, unquote, urlsplit
 from django.conf import settings
 
 from messaging.attachments.types import MAX_BYTES, SUPPORTED_TEXT, FileType, detect, name_for
+from messaging.attachments.upload_quota import upload_quota_check, upload_quota_slot
 from tuco.errors import BadRequest, Forbidden
 from tuco.logging import get_logger
 from tuco.models import Workspace
@@ -159,11 +162,18 @@ def _validate(content: bytes) -> FileType:
 
 
 def upload_create(*, workspace_id: str, file_name: str | None, content: bytes) -> StoredUpload:
-    """Validate (size, real type from the bytes) and store one upload; nothing is written on rejection."""
+    """Validate (size, real type from the bytes, the workspace's quota) and store one upload;
+    nothing is written on rejection."""
     kind = _validate(content)
     name = name_for(file_name, kind, fallback="upload")
     sha256 = hashlib.sha256(content).hexdigest()
     root = uploads_root()
+    if not _WORKSPACE_RE.match(workspace_id):
+        raise ValueError(f"invalid workspace id {workspace_id!r}")
+    workspace_dir = root / workspace_id
+    # Early refusal without the lock (no 25 MB staging write for a full workspace); the locked
+    # check at the rename below is the one that counts.
+    upload_quota_check(workspace_id=workspace_id, directory=workspace_dir, size=len(content))
     staging_root = root / ".tmp"
     staging_root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=staging_root))
@@ -177,7 +187,8 @@ def upload_create(*, workspace_id: str, file_name: str | None, content: bytes) -
         if target is None:
             raise ValueError(f"invalid workspace id {workspace_id!r}")
         target.parent.mkdir(parents=True, exist_ok=True)
-        os.rename(staging, target)
+        with upload_quota_slot(workspace_id=workspace_id, directory=workspace_dir, size=len(content)):
+            os.rename(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

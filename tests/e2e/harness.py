@@ -227,6 +227,7 @@ def e2e_env(database_url: str, redis_port: int, web_port: int, **overrides: str)
         "CELERY_BROKER_URL": f"redis://127.0.0.1:{redis_port}/0",
         "TUCO_PUBLIC_URL": f"http://127.0.0.1:{web_port}",
         "TUCO_ALLOW_PRIVATE_URLS": "true",
+        "TUCO_ENCRYPTION_KEYS": os.environ["TUCO_ENCRYPTION_KEYS"],  # tuco.test_settings' test key
         "TUCO_RATE_LIMITS_ENABLED": "false",
         "TUCO_DEVICE_GAP_SECONDS": "0",
         "TUCO_CONTACT_GAP_SECONDS": "0",

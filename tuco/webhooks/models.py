@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from tuco.fields import EncryptedCharField
 from tuco.ids import new_id
 
 __all__ = ["EVENT_TYPES", "WebhookDelivery", "WebhookEndpoint", "WebhookEvent"]
@@ -41,8 +42,8 @@ class WebhookEndpoint(models.Model):
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True, default="")
     url = models.CharField(max_length=2000)
-    # Kept in clear because every delivery is signed with it; the API shows it once, at creation.
-    secret = models.CharField(max_length=100)
+    # Encrypted at rest, not hashed, because every delivery is signed with it; the API shows it once.
+    secret = EncryptedCharField(max_length=100)
     events = models.JSONField(default=list)
     is_active = models.BooleanField(default=True)
     paused_by = models.CharField(max_length=16, choices=PausedBy.choices, blank=True, default="")
