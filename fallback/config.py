@@ -37,7 +37,7 @@ from tuco.logging import get_logger
 from tuco.models import Workspace
 from tuco.timefmt import iso
 from tuco.urlsafety import UnsafeUrl, check_url
-from tuco.webhooks.signing import new_secret
+from webhooks.signing import new_secret
 
 log = get_logger(__name__)
 

@@ -17,8 +17,8 @@ from messaging.documents import message_document
 from messaging.models import Message
 from messaging.replies import reply_items
 from tuco.timefmt import iso
-from tuco.webhooks.outbox import outbox_record_event
-from tuco.webhooks.payloads import envelope
+from webhooks.outbox import outbox_record_event
+from webhooks.payloads import envelope
 
 # Extra top-level fields per status event, on top of the common ones.
 _EVENT_FIELDS: dict[str, tuple[str, ...]] = {

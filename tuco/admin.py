@@ -9,8 +9,6 @@ list filters and the Unibox views.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from typing import Any
 
 from django import forms
@@ -418,9 +416,3 @@ class IdempotencyRecordAdmin(ReadOnlyAdminMixin, WorkspaceScopedAdmin):
     def response_size(self, obj: IdempotencyRecord) -> str:
         # The stored body is replayed to the integrator; here its size is enough.
         return f"{len(obj.response_body or b'')} bytes"
-
-
-# Outgoing-webhook admin lives next to its models (tuco/webhooks/admin.py). Django autodiscovers only
-# `<app>/admin.py`, so load it from here when it exists.
-if importlib.util.find_spec("tuco.webhooks.admin") is not None:
-    importlib.import_module("tuco.webhooks.admin")

@@ -76,4 +76,3 @@ class IdempotencyRecord(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["workspace", "key"], name="uniq_idempotency_key")]
-from tuco.webhooks.models import *  # noqa: E402, F403  (outgoing webhook models live in their own module)

@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_celery_beat",
     "tuco",
+    "webhooks",
     "leads",
     "lines",
     "messaging",

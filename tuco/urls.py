@@ -15,7 +15,7 @@ urlpatterns = [
     path("api/", include("leads.urls")),
     path("api/", include("lines.urls")),
     path("api/", include("fallback.urls")),
-    path("api/", include("tuco.webhooks.urls")),
+    path("api/", include("webhooks.urls")),
     path("api/", include("messaging.replies_urls")),
     path("", include("messaging.attachments.urls")),
     path("hooks/", include("messaging.inbound.urls")),

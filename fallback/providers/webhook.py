@@ -1,6 +1,6 @@
 """Custom webhook: the integrator's own endpoint sends the SMS.
 
-A signed POST (same signing as outgoing webhooks, tuco/webhooks/signing.py) of
+A signed POST (same signing as outgoing webhooks, webhooks/signing.py) of
 `{event: "message.fallback_sms", timestamp, workspaceId, data: {...}}` through
 `guarded_session()`, so a URL that resolves to a private address is refused
 at connect time in production. Any 2xx means sent. The event id header is the
@@ -19,7 +19,7 @@ from fallback.providers.base import ProviderResult, SendContext, error_from_requ
 from tuco.send_errors import SendError
 from tuco.timefmt import iso
 from tuco.urlsafety import blocked_reason, guarded_session
-from tuco.webhooks.signing import SIGNATURE_HEADER, encode_body, signed_headers
+from webhooks.signing import SIGNATURE_HEADER, encode_body, signed_headers
 
 if TYPE_CHECKING:
     from fallback.models import FallbackConfig

@@ -23,7 +23,7 @@ from messaging.threads import thread_touch
 from tests.factories import DeviceFactory, LeadFactory, LeadListFactory, LineFactory, WorkspaceFactory
 from tuco.models import Workspace, WorkspaceMember
 
-OPERATOR_APPS = ("tuco", "leads", "lines", "messaging", "fallback")
+OPERATOR_APPS = ("tuco", "webhooks", "leads", "lines", "messaging", "fallback")
 
 
 def operator_group() -> Group:

@@ -40,7 +40,7 @@ def _pages(world) -> list[str]:
             reverse("admin:unibox_thread", args=[world.thread.pk])]
     for model in admin.site._registry:
         opts = model._meta
-        if opts.app_label not in ("tuco", "leads", "lines", "messaging", "fallback"):
+        if opts.app_label not in ("tuco", "webhooks", "leads", "lines", "messaging", "fallback"):
             continue
         urls.append(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))
         urls.append(reverse(f"admin:{opts.app_label}_{opts.model_name}_add"))

@@ -89,7 +89,7 @@ def conversation() -> dict[str, Any]:
     user = get_user_model().objects.create_user(username="operator", password=PASSWORD, is_staff=True)
     group, _ = Group.objects.get_or_create(name="Operators")
     group.permissions.set(Permission.objects.filter(
-        content_type__app_label__in=("tuco", "leads", "lines", "messaging", "fallback")))
+        content_type__app_label__in=("tuco", "webhooks", "leads", "lines", "messaging", "fallback")))
     user.groups.add(group)
     WorkspaceMember.objects.create(workspace=workspace, user=user)
     return {"thread": Thread.objects.get(pk=thread.pk), "line": line}

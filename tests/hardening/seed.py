@@ -25,10 +25,10 @@ from messaging.models import Message, Thread
 from tests.factories import LeadFactory, LeadListFactory, LineFactory, MessageFactory, WorkspaceFactory
 from tuco.models import Workspace
 from tuco.services import api_key_create
-from tuco.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
-from tuco.webhooks.signing import new_secret
+from webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+from webhooks.signing import new_secret
 
-TUCO_APPS = ("tuco", "messaging", "leads", "lines", "fallback")
+TUCO_APPS = ("tuco", "webhooks", "messaging", "leads", "lines", "fallback")
 # A 1x1 PNG: the smallest file the upload store accepts as a real image.
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"

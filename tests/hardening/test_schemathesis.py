@@ -45,7 +45,7 @@ from schemathesis.specs.openapi.checks import (
 
 from tests.hardening.seed import Seeded, seed_workspace
 from tests.hardening.server import live_http_server
-from tuco.webhooks import policy
+from webhooks import policy
 
 # Not transactional on purpose: the seeded rows are committed once for the whole module (see `fuzz`); the marker
 # makes pytest-django set up the test database even when this module runs alone.

@@ -15,7 +15,7 @@ from leads.models import DncEntry
 from messaging.inbound.email import parse_inbound_email, reply_text
 from messaging.models import Message, Thread
 from tests.factories import LineFactory, MessageFactory
-from tuco.webhooks.models import WebhookEndpoint, WebhookEvent
+from webhooks.models import WebhookEndpoint, WebhookEvent
 
 pytestmark = pytest.mark.django_db
 OUR_ID = "<6b04d1aa0000000000000001.1732400000@mail.tuco.ai>"

@@ -24,9 +24,9 @@ from lines.models import Device, Line
 from tests.factories import LineFactory, WorkspaceFactory
 from tuco import crypto
 from tuco.crypto import DecryptionError
-from tuco.models import WebhookEndpoint
 from tuco.secret_columns import encrypted_columns
-from tuco.webhooks.services import webhook_create
+from webhooks.models import WebhookEndpoint
+from webhooks.services import webhook_create
 
 ROOT = Path(__file__).resolve().parents[2]
 RELAY_PASSWORD = "relay-PLAIN-password-1"
@@ -225,6 +225,12 @@ def _executor_migrate(targets: list[tuple[str, str]]) -> None:
     executor.migrate(targets)
 
 
+def _latest() -> list[tuple[str, str]]:
+    from django.db.migrations.executor import MigrationExecutor
+
+    return MigrationExecutor(connection).loader.graph.leaf_nodes()
+
+
 BEFORE = [("lines", "0002_device_chat_guid_prefix_device_os_version_and_more"), ("fallback", "0001_initial"),
           ("tuco", "0002_webhooks")]
 AFTER = [("lines", "0003_encrypt_secrets"), ("fallback", "0002_encrypt_secrets"),
@@ -260,7 +266,7 @@ def test_migrations_encrypt_existing_rows_in_place_and_reverse_decrypts() -> Non
         line = Line.objects.select_related("device").get()
         assert line.device.relay_password == RELAY_PASSWORD and line.smtp_password == SMTP_PASSWORD
     finally:
-        _executor_migrate(AFTER)
+        _executor_migrate(_latest())
 
 
 @pytest.mark.django_db

@@ -30,6 +30,6 @@ def test_published_task_names_resolve_in_a_fresh_process() -> None:
 
 def test_the_publishers_use_the_registered_names() -> None:
     from messaging.send import wake
-    from tuco.webhooks import delivery
+    from webhooks import delivery
 
     assert (wake.DISPATCH, wake.VERIFY, wake.FALLBACK_SMS, delivery.DELIVER_EVENT_TASK) == PUBLISHED

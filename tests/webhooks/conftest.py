@@ -17,13 +17,13 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-import tuco.webhooks.admin  # noqa: F401  (registered via tuco.admin; imported here too before any URLconf load)
+import webhooks.admin  # noqa: F401  (registered via tuco.admin; imported here too before any URLconf load)
 from messaging.models import Message
 from messaging.send.state import transition
 from tests.factories import LineFactory, MessageFactory
-from tuco.webhooks import delivery
-from tuco.webhooks.models import EVENT_TYPES, WebhookEndpoint, WebhookEvent
-from tuco.webhooks.signing import new_secret
+from webhooks import delivery
+from webhooks.models import EVENT_TYPES, WebhookEndpoint, WebhookEvent
+from webhooks.signing import new_secret
 
 
 @dataclass

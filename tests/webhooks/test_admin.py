@@ -6,8 +6,8 @@ import pytest
 from django.test import override_settings
 
 from tests.webhooks.conftest import events_of, make_endpoint, mark_sent, sending_message
-from tuco.webhooks.delivery import deliver_event
-from tuco.webhooks.models import WebhookEndpoint, WebhookEvent
+from webhooks.delivery import deliver_event
+from webhooks.models import WebhookEndpoint, WebhookEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +18,7 @@ def test_endpoint_list_shows_health(admin_client, workspace, receiver) -> None:
     healthy.save()
     make_endpoint(workspace, receiver.url, failure_count=4)
     make_endpoint(workspace, receiver.url, is_active=False, paused_by="failures", paused_reason="Paused after 20")
-    page = admin_client.get("/admin/tuco/webhookendpoint/")
+    page = admin_client.get("/admin/webhooks/webhookendpoint/")
     assert page.status_code == 200
     html = page.content.decode()
     assert "healthy hook" in html and "failing ×4" in html and "paused (failures)" in html
@@ -29,9 +29,9 @@ def test_event_list_filters_and_detail_with_attempts(admin_client, workspace, en
     receiver.respond_with(500)
     (event,) = events_of(mark_sent(sending_message(workspace)))
     deliver_event(event.pk)
-    assert admin_client.get("/admin/tuco/webhookevent/?status__exact=failed").status_code == 200
-    assert admin_client.get("/admin/tuco/webhookevent/?last_try=error").status_code == 200
-    detail = admin_client.get(f"/admin/tuco/webhookevent/{event.pk}/change/")
+    assert admin_client.get("/admin/webhooks/webhookevent/?status__exact=failed").status_code == 200
+    assert admin_client.get("/admin/webhooks/webhookevent/?last_try=error").status_code == 200
+    detail = admin_client.get(f"/admin/webhooks/webhookevent/{event.pk}/change/")
     assert detail.status_code == 200
     html = detail.content.decode()
     assert "HTTP 500" in html and event.event_id in html
@@ -44,7 +44,7 @@ def test_replay_action_uses_the_service_and_reports_changes(admin_client, worksp
     (pending,) = events_of(mark_sent(sending_message(workspace)))
     enqueued.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        response = admin_client.post("/admin/tuco/webhookevent/", {
+        response = admin_client.post("/admin/webhooks/webhookevent/", {
             "action": "replay_events", "_selected_action": [delivered.pk, pending.pk]}, follow=True)
     assert response.status_code == 200
     assert "1 event(s) queued for replay. 1 skipped" in response.content.decode()
@@ -54,7 +54,7 @@ def test_replay_action_uses_the_service_and_reports_changes(admin_client, worksp
 
 def test_resume_action(admin_client, workspace, receiver) -> None:
     paused = make_endpoint(workspace, receiver.url, is_active=False, paused_by="failures", failure_count=20)
-    response = admin_client.post("/admin/tuco/webhookendpoint/", {
+    response = admin_client.post("/admin/webhooks/webhookendpoint/", {
         "action": "resume_endpoints", "_selected_action": [paused.pk]}, follow=True)
     assert "1 endpoint(s) resumed." in response.content.decode()
     paused.refresh_from_db()
@@ -63,7 +63,7 @@ def test_resume_action(admin_client, workspace, receiver) -> None:
 
 @override_settings(TUCO_ALLOW_PRIVATE_URLS=False)
 def test_admin_form_refuses_private_urls(admin_client, workspace) -> None:
-    response = admin_client.post("/admin/tuco/webhookendpoint/add/", {
+    response = admin_client.post("/admin/webhooks/webhookendpoint/add/", {
         "workspace": workspace.pk, "name": "x", "description": "", "url": "https://127.0.0.1/x",
         "events": ["message.sent"]})
     assert response.status_code == 200
@@ -72,20 +72,20 @@ def test_admin_form_refuses_private_urls(admin_client, workspace) -> None:
 
 
 def test_admin_adds_through_the_service_and_shows_the_secret_once(admin_client, workspace) -> None:
-    response = admin_client.post("/admin/tuco/webhookendpoint/add/", {
+    response = admin_client.post("/admin/webhooks/webhookendpoint/add/", {
         "workspace": workspace.pk, "name": "ops hook", "description": "", "url": "https://example.com/x",
         "events": ["message.sent", "message.reply"]}, follow=True)
     assert response.status_code == 200
     endpoint = WebhookEndpoint.objects.get()
     assert endpoint.secret.startswith("whsec_") and endpoint.events == ["message.sent", "message.reply"]
     assert endpoint.secret in response.content.decode()  # once, in the confirmation message
-    page = admin_client.get(f"/admin/tuco/webhookendpoint/{endpoint.pk}/change/").content.decode()
+    page = admin_client.get(f"/admin/webhooks/webhookendpoint/{endpoint.pk}/change/").content.decode()
     assert endpoint.secret not in page and "set (hidden)" in page
 
 
 def test_admin_edits_go_through_the_service(admin_client, workspace, receiver) -> None:
     endpoint = make_endpoint(workspace, receiver.url, failure_count=3)
-    response = admin_client.post(f"/admin/tuco/webhookendpoint/{endpoint.pk}/change/", {
+    response = admin_client.post(f"/admin/webhooks/webhookendpoint/{endpoint.pk}/change/", {
         "name": "renamed", "description": "", "url": "https://example.com/new", "events": ["message.failed"]})
     assert response.status_code == 302
     endpoint.refresh_from_db()
@@ -111,9 +111,9 @@ def test_staff_see_only_their_workspaces_webhooks(client, workspace, receiver) -
                                                                         "view_webhookevent"]))
     WorkspaceMember.objects.create(workspace=workspace, user=staff)
     client.force_login(staff)
-    html = client.get("/admin/tuco/webhookendpoint/").content.decode()
+    html = client.get("/admin/webhooks/webhookendpoint/").content.decode()
     assert "mine" in html and "theirs" not in html
-    assert client.get(f"/admin/tuco/webhookendpoint/{theirs.pk}/change/").status_code == 302  # not found
+    assert client.get(f"/admin/webhooks/webhookendpoint/{theirs.pk}/change/").status_code == 302  # not found
 
 
 def test_replay_needs_the_change_permission(client, workspace, endpoint, receiver) -> None:
@@ -127,11 +127,11 @@ def test_replay_needs_the_change_permission(client, workspace, endpoint, receive
     staff.user_permissions.add(Permission.objects.get(codename="view_webhookevent"))
     WorkspaceMember.objects.create(workspace=workspace, user=staff)
     client.force_login(staff)
-    page = client.get("/admin/tuco/webhookevent/").content.decode()
+    page = client.get("/admin/webhooks/webhookevent/").content.decode()
     assert "replay_events" not in page
     staff.user_permissions.add(Permission.objects.get(codename="change_webhookevent"))
     staff = User.objects.get(pk=staff.pk)
     client.force_login(staff)
-    response = client.post("/admin/tuco/webhookevent/", {"action": "replay_events",
+    response = client.post("/admin/webhooks/webhookevent/", {"action": "replay_events",
                                                           "_selected_action": [event.pk]}, follow=True)
     assert "1 event(s) queued for replay." in response.content.decode()

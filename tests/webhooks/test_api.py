@@ -12,9 +12,9 @@ from tests.conftest import client_for
 from tests.factories import WorkspaceFactory
 from tests.webhooks.conftest import events_of, make_endpoint, mark_sent, sending_message
 from tuco.services import api_key_create
-from tuco.webhooks import policy
-from tuco.webhooks.delivery import deliver_event
-from tuco.webhooks.models import WebhookEndpoint, WebhookEvent
+from webhooks import policy
+from webhooks.delivery import deliver_event
+from webhooks.models import WebhookEndpoint, WebhookEvent
 
 pytestmark = pytest.mark.django_db
 

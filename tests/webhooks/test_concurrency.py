@@ -11,8 +11,8 @@ from django.db import connection, transaction
 
 from tests.factories import WorkspaceFactory
 from tests.webhooks.conftest import events_of, make_endpoint, mark_sent, sending_message
-from tuco.webhooks.delivery import claim_event, deliver_due, deliver_event
-from tuco.webhooks.models import WebhookDelivery, WebhookEvent
+from webhooks.delivery import claim_event, deliver_due, deliver_event
+from webhooks.models import WebhookDelivery, WebhookEvent
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -21,10 +21,10 @@ from tests.webhooks.conftest import (
     sending_message,
 )
 from tuco.timefmt import parse_iso
-from tuco.webhooks import policy
-from tuco.webhooks.delivery import deliver_due, deliver_event, release_stuck
-from tuco.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
-from tuco.webhooks.tasks import deliver_due_webhooks, deliver_webhook_event
+from webhooks import policy
+from webhooks.delivery import deliver_due, deliver_event, release_stuck
+from webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+from webhooks.tasks import deliver_due_webhooks, deliver_webhook_event
 
 pytestmark = pytest.mark.django_db
 
@@ -265,7 +265,7 @@ def test_the_sweep_enqueues_due_events_once_until_they_go_stale(workspace, endpo
 
 def test_a_try_whose_worker_died_is_released_and_retried(workspace, endpoint, receiver) -> None:
     (event,) = events_of(mark_sent(sending_message(workspace)))
-    from tuco.webhooks.delivery import claim_event
+    from webhooks.delivery import claim_event
 
     assert claim_event(event.pk)
     assert claim_event(event.pk) is False  # the claim is exclusive
@@ -281,7 +281,7 @@ def test_a_try_whose_worker_died_is_released_and_retried(workspace, endpoint, re
 
 def test_the_late_result_of_a_released_try_is_discarded(workspace, endpoint, receiver, monkeypatch) -> None:
     (event,) = events_of(mark_sent(sending_message(workspace)))
-    from tuco.webhooks import delivery
+    from webhooks import delivery
 
     real_post = delivery.post_signed
 

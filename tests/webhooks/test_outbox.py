@@ -15,7 +15,7 @@ from messaging.send.state import emit_webhook_for, transition
 from messaging.webhook_events import outbox_record
 from tests.factories import LeadFactory, LineFactory, WorkspaceFactory
 from tests.webhooks.conftest import events_of, make_endpoint, mark_delivered, mark_sent, sending_message
-from tuco.webhooks.models import WebhookEndpoint, WebhookEvent
+from webhooks.models import WebhookEndpoint, WebhookEvent
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from django.core.management.base import CommandParser
 from tuco.management.jsoncommand import JsonCommand, workspace_or_error
 from tuco.models import WorkspaceMember
 
-OPERATOR_APPS = ("tuco", "leads", "lines", "messaging", "fallback")
+OPERATOR_APPS = ("tuco", "webhooks", "leads", "lines", "messaging", "fallback")
 GROUP = "Operators"
 
 

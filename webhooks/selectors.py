@@ -13,7 +13,7 @@ from tuco.ids import is_object_id
 from tuco.models import Workspace
 from tuco.pagination import parse_limit
 from tuco.timefmt import iso
-from tuco.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+from webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 WEBHOOK_NOT_FOUND = "Webhook not found"
 EVENT_NOT_FOUND = "Webhook event not found"

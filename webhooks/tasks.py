@@ -1,11 +1,11 @@
-"""Celery tasks of outgoing webhooks: thin shells around tuco.webhooks.delivery."""
+"""Celery tasks of outgoing webhooks: thin shells around webhooks.delivery."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
 from tuco.task_policies import RETRY_ON_LOST_DATABASE
-from tuco.webhooks.delivery import DELIVER_EVENT_TASK, deliver_due, deliver_event
+from webhooks.delivery import DELIVER_EVENT_TASK, deliver_due, deliver_event
 
 
 @shared_task(name=DELIVER_EVENT_TASK, acks_late=True, ignore_result=True, **RETRY_ON_LOST_DATABASE)

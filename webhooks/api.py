@@ -16,9 +16,9 @@ from tuco.auth import workspace_of
 from tuco.body_fields import require_json_object
 from tuco.errors import BadRequest, Conflict
 from tuco.timefmt import iso
-from tuco.webhooks import schemas
-from tuco.webhooks.selectors import event_document, event_get, event_list, webhook_document, webhook_get, webhook_list
-from tuco.webhooks.services import (
+from webhooks import schemas
+from webhooks.selectors import event_document, event_get, event_list, webhook_document, webhook_get, webhook_list
+from webhooks.services import (
     SECRET_WARNING,
     EndpointChanges,
     event_replay,

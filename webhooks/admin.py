@@ -25,8 +25,8 @@ from tuco.admin import (
     secret_state,
 )
 from tuco.errors import BadRequest
-from tuco.webhooks.models import EVENT_TYPES, WebhookDelivery, WebhookEndpoint, WebhookEvent
-from tuco.webhooks.services import (
+from webhooks.models import EVENT_TYPES, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from webhooks.services import (
     MAX_ENDPOINTS_PER_WORKSPACE,
     EndpointChanges,
     event_replay,
@@ -189,7 +189,7 @@ class WebhookEventAdmin(ReadOnlyAdminMixin, WorkspaceScopedAdmin):
     def has_replay_permission(self, request: HttpRequest) -> bool:
         # Events are read-only in the admin (has_change_permission is always False); replaying them is
         # allowed to whoever holds the model's change permission, through the service's guard.
-        return request.user.has_perm("tuco.change_webhookevent")
+        return request.user.has_perm("webhooks.change_webhookevent")
 
     @admin.action(description="Replay selected events (delivered or dead only)", permissions=["replay"])
     def replay_events(self, request: HttpRequest, queryset: QuerySet[WebhookEvent]) -> None:

@@ -20,10 +20,10 @@ from django.utils import timezone
 
 from tuco.ids import new_id
 from tuco.logging import get_logger
-from tuco.webhooks import delivery
-from tuco.webhooks.models import EVENT_TYPES, WebhookEndpoint, WebhookEvent
-from tuco.webhooks.payloads import with_event_id
-from tuco.webhooks.signing import encode_body
+from webhooks import delivery
+from webhooks.models import EVENT_TYPES, WebhookEndpoint, WebhookEvent
+from webhooks.payloads import with_event_id
+from webhooks.signing import encode_body
 
 log = get_logger(__name__)
 

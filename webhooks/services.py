@@ -16,10 +16,10 @@ from tuco.ids import new_id
 from tuco.logging import get_logger
 from tuco.models import Workspace
 from tuco.urlsafety import UnsafeUrl, check_url
-from tuco.webhooks import delivery, policy
-from tuco.webhooks.models import EVENT_TYPES, WebhookEndpoint, WebhookEvent
-from tuco.webhooks.payloads import health_check_payload
-from tuco.webhooks.signing import encode_body, new_secret
+from webhooks import delivery, policy
+from webhooks.models import EVENT_TYPES, WebhookEndpoint, WebhookEvent
+from webhooks.payloads import health_check_payload
+from webhooks.signing import encode_body, new_secret
 
 log = get_logger(__name__)
 

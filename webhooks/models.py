@@ -58,6 +58,7 @@ class WebhookEndpoint(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        db_table = "tuco_webhookendpoint"  # the table it had in the tuco app: moved by state, not rewritten
         indexes = [models.Index(fields=["workspace", "-created_at"], name="whep_ws_created")]
 
     def __str__(self) -> str:
@@ -107,6 +108,7 @@ class WebhookEvent(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        db_table = "tuco_webhookevent"
         indexes = [
             # The beat sweep's queue: only rows that can still be claimed are indexed.
             models.Index(fields=["next_attempt_at"], name="whev_due", condition=Q(status__in=["pending", "failed"])),
@@ -145,6 +147,7 @@ class WebhookDelivery(models.Model):
     error = models.TextField(blank=True, default="")
 
     class Meta:
+        db_table = "tuco_webhookdelivery"
         constraints = [models.UniqueConstraint(fields=["event", "attempt"], name="uniq_whdelivery_attempt")]
         verbose_name_plural = "webhook deliveries"
 

@@ -6,7 +6,7 @@
   to the same endpoint is still open (pending/delivering/failed): per-message
   order holds even while that earlier event is being retried.
 - No transaction or lock is held during the HTTP call.
-- Failures are retried on the policy's schedule (tuco.webhooks.policy); short
+- Failures are retried on the policy's schedule (webhooks.policy); short
   waits ride on a Celery countdown, long ones on `next_attempt_at` + the beat
   sweep (`deliver_due`), which claims rows with FOR UPDATE SKIP LOCKED.
 - Every try writes a WebhookDelivery row and the endpoint's health columns; the
@@ -30,9 +30,9 @@ from tuco.celery import task_named
 from tuco.logging import get_logger
 from tuco.timefmt import iso
 from tuco.urlsafety import blocked_reason, guarded_session
-from tuco.webhooks import policy
-from tuco.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
-from tuco.webhooks.signing import signed_headers
+from webhooks import policy
+from webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+from webhooks.signing import signed_headers
 
 log = get_logger(__name__)
 
@@ -89,7 +89,7 @@ def post_signed(*, url: str, secret: str, body: bytes, event_type: str, event_id
 # --- waking workers -------------------------------------------------------------
 
 
-# The delivery task, published by its registered name (tuco.webhooks.tasks registers it; this module
+# The delivery task, published by its registered name (webhooks.tasks registers it; this module
 # sits below the task layer and does not import it).
 DELIVER_EVENT_TASK = "tuco.webhooks.tasks.deliver_webhook_event"
 

@@ -6,7 +6,7 @@ from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
 from tuco.schema_fields import Error, ndt, nstr
-from tuco.webhooks.models import EVENT_TYPES, WebhookEvent
+from webhooks.models import EVENT_TYPES, WebhookEvent
 
 __all__ = ["Error"]
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from tuco.webhooks import api
+from webhooks import api
 
 urlpatterns = [
     path("webhooks", api.WebhooksApi.as_view(), name="webhooks"),
