@@ -79,6 +79,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "tuco.middleware.CorrelationIdMiddleware",
     "tuco.limits.BodyLimitMiddleware",
+    "tuco.request_params.ParameterGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
