@@ -38,6 +38,14 @@ def signature_valid(request: HttpRequest, *, workspace_id: str, auth_token: str,
     return False
 
 
+def nul_refusal(request: HttpRequest) -> JsonResponse | None:
+    """A 400 when a form field holds a NUL (PostgreSQL text cannot; Twilio never sends one), else None."""
+    if any("\x00" in name or any("\x00" in value for value in values) for name, values in request.POST.lists()):
+        return JsonResponse({"error": "Form fields must not contain NUL characters", "code": "INVALID_BODY"},
+                            status=400)
+    return None
+
+
 @csrf_exempt
 @require_POST
 @checked_connection
@@ -50,6 +58,8 @@ def twilio_status(request: HttpRequest) -> HttpResponse:
     if not signature_valid(request, workspace_id=workspace_id, auth_token=token):
         log.warning("twilio.status_bad_signature", workspaceId=workspace_id or None)
         return JsonResponse({"error": "Invalid signature"}, status=403)
+    if refused := nul_refusal(request):
+        return refused
     update = normalize_twilio(workspace_id=workspace_id, params=request.POST.dict())
     if update is None:
         return JsonResponse({"ok": True, "result": "ignored"})
@@ -80,6 +90,8 @@ def twilio_inbound(request: HttpRequest) -> HttpResponse:
                            expected_url=twilio_inbound_url(workspace_id)):
         log.warning("twilio.inbound_bad_signature", workspaceId=workspace_id or None)
         return JsonResponse({"error": "Invalid signature"}, status=403)
+    if refused := nul_refusal(request):
+        return refused
     sender, sid = request.POST.get("From", ""), request.POST.get("MessageSid", "")
     if sender and sid:
         result = inbound_store(workspace_id=workspace_id, line=None, raw_address=sender,

@@ -9,13 +9,13 @@ does not retry anyway); only a bad secret or body is refused.
 from __future__ import annotations
 
 import hmac
-import json
 
 from django.core.exceptions import RequestDataTooBig
 from django.db.models import QuerySet
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
+from rest_framework.exceptions import ParseError
 
 from lines.email_inbound import NotAnEmail, form_field, parse_inbound_email
 from lines.models import Line
@@ -23,6 +23,7 @@ from tuco.db import checked_connection
 from tuco.ids import is_object_id
 from tuco.limits import body_limit_for
 from tuco.logging import get_logger
+from tuco.parsers import loads_strict
 
 log = get_logger(__name__)
 
@@ -44,8 +45,9 @@ def bluebubbles_webhook(request: HttpRequest, line_id: str) -> JsonResponse:
     if line is None:
         return JsonResponse({"error": "Not found"}, status=404)
     try:
-        payload = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
+        # The API's rules (tuco.parsers): no NUL (PostgreSQL text cannot hold it), no 1,000-deep nesting, no NaN.
+        payload = loads_strict((request.body or b"{}").decode("utf-8"))
+    except (ParseError, UnicodeDecodeError):
         return JsonResponse({"error": "Invalid JSON body", "code": "INVALID_JSON"}, status=400)
     if not isinstance(payload, dict):
         return JsonResponse({"error": "Body must be a JSON object", "code": "INVALID_BODY"}, status=400)
