@@ -138,3 +138,14 @@ class ParameterGuardMiddleware:
         route = request.resolver_match.route if request.resolver_match else None
         log.info("request.invalid_parameter", route=route, method=request.method, error=error.error)
         return JsonResponse(error.body(), status=error.status)
+
+
+def document_parameter_refusals(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook: every operation that takes query or path parameters can answer this
+    guard's 400, so /api/schema says so (operations documenting a 400 already keep theirs)."""
+    error = {"description": "", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            if any(p.get("in") in ("query", "path") for p in operation.get("parameters", [])):
+                operation.setdefault("responses", {}).setdefault("400", error)
+    return result

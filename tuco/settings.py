@@ -153,6 +153,9 @@ SPECTACULAR_SETTINGS = {
     },
     "SECURITY": [{"ApiKey": []}],
     "AUTHENTICATION_WHITELIST": [],
+    # The default enum hook, then the 400 of tuco.request_params on every operation with parameters.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "tuco.request_params.document_parameter_refusals"],
 }
 
 # --- Celery ------------------------------------------------------------------

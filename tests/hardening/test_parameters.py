@@ -177,3 +177,14 @@ def test_the_refusal_comes_before_authentication(db: Any) -> None:
     response = Client().get("/api/messages?recipient=%00")
     assert response.status_code == 400
     assert response.json()["code"] == "INVALID_PARAMETER"
+
+
+def test_every_operation_with_parameters_documents_the_400(db: Any) -> None:
+    schema = Client().get("/api/schema", HTTP_ACCEPT="application/json").json()
+    undocumented = [f"{method.upper()} {path}" for path, operations in schema["paths"].items()
+                    for method, operation in operations.items()
+                    if any(p["in"] in ("query", "path") for p in operation.get("parameters", []))
+                    and "400" not in operation["responses"]]
+    assert undocumented == []
+    assert schema["paths"]["/api/messages/{message_id}"]["get"]["responses"]["400"]["content"][
+        "application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
