@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test install lint bench-api bench-pipeline bench-sweep stop clean
+.PHONY: run test install lint fuzz bench-api bench-pipeline bench-sweep stop clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -23,6 +23,12 @@ run: install
 test: install
 	$(PY) -m tests.browser_setup
 	$(VENV)/bin/pytest
+
+## make fuzz: schemathesis over every operation of /api/schema and the /hooks/ callbacks, >= 20,000 cases,
+## against the app served in a thread on the test database (not part of `make test`: ~10 minutes).
+## See docs/hardening.md; TUCO_FUZZ_SEED, TUCO_FUZZ_MAX_EXAMPLES, TUCO_FUZZ_MIN_CASES tune it.
+fuzz: install
+	TUCO_LOG_LEVEL=ERROR $(VENV)/bin/pytest -n 0 -s tests/hardening/fuzz_run.py
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -46,6 +46,21 @@ def _strict_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def loads_strict(text: str) -> Any:
+    """JSON text → value, under the rules above; anything refused raises ParseError.
+
+    The API's parser below and the relay webhook (lines.hooks, a plain Django view) share it.
+    """
+    try:
+        data = json.loads(text, parse_constant=_strict_constant)
+    except RecursionError:
+        raise ParseError(f"JSON is nested too deeply (at most {MAX_JSON_DEPTH} levels)")
+    except ValueError as exc:
+        raise ParseError(f"JSON parse error - {exc}")
+    _check_structure(data)
+    return data
+
+
 class StrictJSONParser(JSONParser):
     def parse(self, stream: Any, media_type: str | None = None, parser_context: dict[str, Any] | None = None) -> Any:
         parser_context = parser_context or {}
@@ -55,11 +70,4 @@ class StrictJSONParser(JSONParser):
         except (UnicodeDecodeError, LookupError) as exc:
             raise ParseError(f"JSON parse error - the body is not valid {encoding} text ({exc.reason})"
                              if isinstance(exc, UnicodeDecodeError) else f"JSON parse error - {exc}")
-        try:
-            data = json.loads(text, parse_constant=_strict_constant)
-        except RecursionError:
-            raise ParseError(f"JSON is nested too deeply (at most {MAX_JSON_DEPTH} levels)")
-        except ValueError as exc:
-            raise ParseError(f"JSON parse error - {exc}")
-        _check_structure(data)
-        return data
+        return loads_strict(text)

@@ -90,6 +90,7 @@ if env.bool("TUCO_DEVTOOLS", default=True) and importlib.util.find_spec("devtool
 MIDDLEWARE = [
     "tuco.middleware.CorrelationIdMiddleware",
     "tuco.limits.BodyLimitMiddleware",
+    "tuco.request_params.ParameterGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -163,6 +164,9 @@ SPECTACULAR_SETTINGS = {
     },
     "SECURITY": [{"ApiKey": []}],
     "AUTHENTICATION_WHITELIST": [],
+    # The default enum hook, then the 400 of tuco.request_params on every operation with parameters.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "tuco.request_params.document_parameter_refusals"],
 }
 
 # --- Celery ------------------------------------------------------------------

@@ -47,13 +47,14 @@ def relay_event(event_type: str, data: Any) -> InboundEvent | None:
 
 
 def _reply(data: dict[str, Any]) -> InboundEvent | None:
-    handle = data.get("handle") or {}
-    sender = str(handle.get("address") or "")
+    handle = data.get("handle")
+    sender = str(handle.get("address") or "") if isinstance(handle, dict) else ""
     guid = str(data.get("guid") or "")
     if not sender or not guid:
         return None
-    attachments = [str(a.get("transferName") or a.get("guid") or "") for a in (data.get("attachments") or [])
-                   if isinstance(a, dict)]
+    listed = data.get("attachments")
+    attachments = [str(a.get("transferName") or a.get("guid") or "") for a in listed
+                   if isinstance(a, dict)] if isinstance(listed, list) else []
     return InboundEvent(EventType.REPLY, RELAY, external_id=guid, channel="imessage", sender=sender,
                         text=str(data.get("text") or ""), received_at=_ms(data.get("dateCreated")),
                         attachment_names=attachments)

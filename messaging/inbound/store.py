@@ -60,6 +60,17 @@ def _answered_email(workspace_id: str, answers: Sequence[str]) -> Message | None
     return next((found[a] for a in answers if a in found), None)
 
 
+def _max_length(field: str) -> int:
+    return Message._meta.get_field(field).max_length or 0
+
+
+def _storable(address: str, external_id: str) -> bool:
+    """Whether the sender and provider id fit their columns. No real phone number, email address or provider id
+    is longer; a callback that claims one is answered "ignored" rather than failing the insert."""
+    column = "recipient_email" if "@" in address else "recipient_phone"
+    return len(address) <= _max_length(column) and len(external_id) <= _max_length("external_message_id")
+
+
 def inbound_store(*, workspace_id: str, line: Line | None, raw_address: str, text: str, external_id: str,
                   message_type: str, received_at: datetime | None = None,
                   attachment_names: list[str] | None = None, answers: Sequence[str] = (), subject: str = "") -> str:
@@ -70,6 +81,10 @@ def inbound_store(*, workspace_id: str, line: Line | None, raw_address: str, tex
         address = normalize_address(raw_address, default_region="US")
     except InvalidAddress:
         address = raw_address.strip().lower()
+    if not _storable(address, external_id):
+        log.warning("inbound.unstorable", workspaceId=workspace_id, messageType=message_type,
+                    addressChars=len(address), externalIdChars=len(external_id))
+        return "ignored"
     received_at = received_at or timezone.now()
     answered = _answered_email(workspace_id, answers)
     if answered is not None and answered.thread_id:

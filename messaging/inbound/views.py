@@ -10,13 +10,13 @@ retry into a storm); only a bad secret, signature or body is refused.
 from __future__ import annotations
 
 import hmac
-import json
 
 from django.core.exceptions import RequestDataTooBig
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
+from rest_framework.exceptions import ParseError
 
 from fallback.config import twilio_inbound_url
 from fallback.models import FallbackConfig
@@ -29,6 +29,7 @@ from tuco.db import checked_connection
 from tuco.ids import OBJECT_ID_RE, is_object_id
 from tuco.limits import body_limit_for
 from tuco.logging import get_logger
+from tuco.parsers import loads_strict
 
 log = get_logger(__name__)
 
@@ -52,8 +53,9 @@ def bluebubbles_webhook(request: HttpRequest, line_id: str) -> JsonResponse:
     if line is None:
         return JsonResponse({"error": "Not found"}, status=404)
     try:
-        payload = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
+        # The API's rules (tuco.parsers): no NUL (PostgreSQL text cannot hold it), no 1,000-deep nesting, no NaN.
+        payload = loads_strict((request.body or b"{}").decode("utf-8"))
+    except (ParseError, UnicodeDecodeError):
         return JsonResponse({"error": "Invalid JSON body", "code": "INVALID_JSON"}, status=400)
     if not isinstance(payload, dict):
         return JsonResponse({"error": "Body must be a JSON object", "code": "INVALID_BODY"}, status=400)
@@ -107,6 +109,14 @@ def email_inbound_webhook(request: HttpRequest, line_id: str) -> JsonResponse:
     return JsonResponse({"ok": True, "result": result})
 
 
+def _nul_refusal(request: HttpRequest) -> JsonResponse | None:
+    """A 400 when a form field holds a NUL (PostgreSQL text cannot; Twilio never sends one), else None."""
+    if any("\x00" in name or any("\x00" in value for value in values) for name, values in request.POST.lists()):
+        return JsonResponse({"error": "Form fields must not contain NUL characters", "code": "INVALID_BODY"},
+                            status=400)
+    return None
+
+
 def _twilio_signed(request: HttpRequest, *, expected_url: str = "") -> str | None:
     """The workspace (?ws=) whose Twilio auth token signed this request, or None."""
     workspace_id = request.GET.get("ws", "")
@@ -128,6 +138,8 @@ def twilio_status(request: HttpRequest) -> HttpResponse:
     if workspace_id is None:
         log.warning("twilio.status_bad_signature", workspaceId=request.GET.get("ws", "") or None)
         return JsonResponse({"error": "Invalid signature"}, status=403)
+    if refused := _nul_refusal(request):
+        return refused
     event = twilio.status_event(request.POST.dict())
     if event is None:
         return JsonResponse({"ok": True, "result": "ignored"})
@@ -150,6 +162,8 @@ def twilio_inbound(request: HttpRequest) -> HttpResponse:
     if workspace_id is None:
         log.warning("twilio.inbound_bad_signature", workspaceId=request.GET.get("ws", "") or None)
         return JsonResponse({"error": "Invalid signature"}, status=403)
+    if refused := _nul_refusal(request):
+        return refused
     event = twilio.reply_event(request.POST.dict())
     if event is not None:
         result = reply_store(workspace_id=workspace_id, line=None, event=event)

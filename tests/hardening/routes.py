@@ -14,6 +14,8 @@ from typing import Any
 from django.urls import URLPattern, URLResolver, get_resolver
 
 PREFIXES = ("api/", "hooks/")
+# Every route a caller can put a parameter in: the API, the provider callbacks and the upload links.
+ALL_PREFIXES = (*PREFIXES, "uploads/")
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 _PARAM = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>\w+)>")
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -23,6 +25,7 @@ FUNCTION_VIEW_METHODS: dict[str, tuple[str, ...]] = {
     "messaging.inbound.views.email_inbound_webhook": ("POST",),
     "messaging.inbound.views.twilio_status": ("POST",),
     "messaging.inbound.views.twilio_inbound": ("POST",),
+    "messaging.attachments.api.upload_file_view": ("GET",),
 }
 # Public by design: the OpenAPI document and its viewer.
 PUBLIC = {"api/schema", "api/docs"}
@@ -77,11 +80,11 @@ def _walk(patterns: list[Any], prefix: str) -> Iterator[tuple[str, Any]]:
             yield route, entry.callback
 
 
-def routes() -> list[Route]:
-    """Every route under /api/ and /hooks/, in URL-conf order."""
+def routes(prefixes: tuple[str, ...] = PREFIXES) -> list[Route]:
+    """Every route under /api/ and /hooks/ (or `prefixes`), in URL-conf order."""
     found = []
     for pattern, callback in _walk(get_resolver().url_patterns, ""):
-        if not pattern.startswith(PREFIXES):
+        if not pattern.startswith(prefixes):
             continue
         params = tuple(m.group("name") for m in _PARAM.finditer(pattern))
         found.append(Route(pattern=pattern, params=params, methods=_methods(callback), view=_view_name(callback)))

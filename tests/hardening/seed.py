@@ -109,6 +109,12 @@ def seed_workspace(*, name: str, webhook_url: str = "http://127.0.0.1:9/hook", *
                   upload=upload, marker=marker)
 
 
+def seeded_path_ids(seeded: Seeded) -> dict[str, str]:
+    """The seeded row each API path parameter can name, by parameter name."""
+    return {"lead_id": seeded.lead.pk, "entry_id": seeded.dnc.pk, "message_id": seeded.message.pk,
+            "webhook_id": seeded.webhook.pk, "event_id": seeded.event.event_id}
+
+
 # Columns that legitimately move on a refused request: the caller's own key records when it was used.
 _VOLATILE = {("tuco", "apikey"): {"last_used_at"}}
 

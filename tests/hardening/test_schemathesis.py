@@ -22,7 +22,6 @@ test_parsing.py checks wrong JSON types field by field instead.
 
 from __future__ import annotations
 
-import itertools
 import os
 import time
 from collections.abc import Iterator
@@ -43,7 +42,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.hardening.seed import Seeded, seed_workspace
+from tests.hardening.real_ids import RealIds
+from tests.hardening.seed import Seeded, seed_workspace, seeded_path_ids
 from tests.hardening.server import live_http_server
 from webhooks import policy
 
@@ -56,7 +56,6 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 # every wrong type, a few hundred cases per operation; minutes rather than seconds).
 MAX_EXAMPLES = int(os.environ.get("TUCO_FUZZ_MAX_EXAMPLES", "20"))
 COVERAGE_PHASE = os.environ.get("TUCO_FUZZ_COVERAGE", "") == "1"
-_fresh = itertools.count(1)
 
 
 class Fuzz:
@@ -65,36 +64,11 @@ class Fuzz:
         self.seeded = seeded
         self.session = requests.Session()
         self.calls = 0
-
-    def _create(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        # Through the API, not the ORM: the test's own connection is inside pytest-django's per-test transaction,
-        # which the server would never see.
-        response = self.session.post(f"{self.base_url}{path}", json=body, headers=self.seeded.auth, timeout=30)
-        assert response.status_code in (200, 201), response.text
-        return response.json()
+        self.ids = RealIds(base_url, seeded.auth, seeded_path_ids(seeded), self.session)
 
     def real_ids(self, case: Any) -> dict[str, str]:
         """Ids of existing rows for the operation's path parameters (fresh rows for a DELETE)."""
-        s = self.seeded
-        if case.method.upper() == "DELETE":
-            n = next(_fresh) % 10000
-            if "lead_id" in case.path_parameters:
-                return {"lead_id": self._create("/api/leads", {"phone": f"+1202888{n:04d}"})["leadId"]}
-            if "entry_id" in case.path_parameters:
-                return {"entry_id": self._create("/api/dnc", {"phone": f"+1904888{n:04d}"})["entry"]["_id"]}
-            if "webhook_id" in case.path_parameters:
-                # Generated creates may have filled the workspace's 25 webhooks: delete one of those first.
-                listed = self.session.get(f"{self.base_url}/api/webhooks", headers=s.auth, timeout=30).json()
-                others = [hook["id"] for hook in listed["webhooks"] if hook["id"] != s.webhook.pk]
-                if others:
-                    return {"webhook_id": others[0]}
-                body = {"url": s.webhook.url, "events": ["message.sent"], "name": f"doomed {n}"}
-                return {"webhook_id": self._create("/api/webhooks", body)["id"]}
-        known = {"lead_id": s.lead.pk, "entry_id": s.dnc.pk, "message_id": s.message.pk, "webhook_id": s.webhook.pk,
-                 "event_id": s.event.event_id}
-        missing = set(case.path_parameters) - set(known)
-        assert not missing, f"no real id for path parameters {missing} of {case.method} {case.path}"
-        return {name: known[name] for name in case.path_parameters}
+        return self.ids.for_case(case.method, case.path_parameters)
 
 
 @pytest.fixture(scope="module")
