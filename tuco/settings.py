@@ -11,6 +11,7 @@ import importlib.util
 from pathlib import Path
 
 import environ
+from kombu import Queue
 
 from tuco import crypto, embedded
 
@@ -183,6 +184,28 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_PUBLISH_RETRY = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.2}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# One queue per kind of outbound work, so a slow tenant endpoint cannot starve the sends: relay sends
+# (and their verification), outgoing webhook deliveries, fallback SMS. The Procfile runs a worker per
+# group; a worker started without -Q consumes every queue (the simplest deployment, and the tests').
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = tuple(Queue(name) for name in ("celery", "sends", "webhooks", "fallback"))
+CELERY_TASK_ROUTES = {
+    "messaging.tasks.dispatch_message": {"queue": "sends"},
+    "messaging.tasks.verify_send": {"queue": "sends"},
+    "messaging.tasks.dispatch_fallback": {"queue": "fallback"},
+    "tuco.webhooks.tasks.deliver_webhook_event": {"queue": "webhooks"},
+}
+# Time limits per task. Celery enforces them in prefork workers only; under the threads pool the Procfile
+# uses, every task is bounded by its outbound calls instead (each has an overall deadline: tuco.http).
+# The longest legitimate task is a send with attachments: a relay call per part (TUCO_RELAY_TIMEOUT_SECONDS)
+# after each part's download (TUCO_ATTACHMENT_TOTAL_TIMEOUT_SECONDS).
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("TUCO_TASK_SOFT_TIME_LIMIT_SECONDS", default=1200)
+CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 60
+CELERY_TASK_ANNOTATIONS = {
+    "tuco.webhooks.tasks.deliver_webhook_event": {"soft_time_limit": 60, "time_limit": 90},
+    "messaging.tasks.dispatch_fallback": {"soft_time_limit": 120, "time_limit": 150},
+    "messaging.tasks.sweep_due_messages": {"soft_time_limit": 120, "time_limit": 150},
+}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = "UTC"
 # Celery's Django fixup closes every DB connection around every task unless this is set, which makes
@@ -204,6 +227,7 @@ SYNC_FALLBACK_RETRY_GAP_SECONDS = env.float("SYNC_FALLBACK_RETRY_GAP_SECONDS", d
 TUCO_SWEEP_INTERVAL_SECONDS = env.float("TUCO_SWEEP_INTERVAL_SECONDS", default=10)
 TUCO_SENDING_STUCK_SECONDS = env.float("TUCO_SENDING_STUCK_SECONDS", default=300)
 TUCO_RELAY_TIMEOUT_SECONDS = env.float("TUCO_RELAY_TIMEOUT_SECONDS", default=130)
+TUCO_RELAY_MAX_RESPONSE_BYTES = env.int("TUCO_RELAY_MAX_RESPONSE_BYTES", default=8 * 1024 * 1024)
 TUCO_AVAILABILITY_GAP_SECONDS = env.float("TUCO_AVAILABILITY_GAP_SECONDS", default=3)
 TUCO_WEBHOOK_RETRY_BASE_SECONDS = env.float("TUCO_WEBHOOK_RETRY_BASE_SECONDS", default=30)
 # Extensions of the contract (same naming; documented in README):

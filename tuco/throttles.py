@@ -33,6 +33,9 @@ DEFAULT_LIMITS: dict[str, int] = {
     # POST /api/uploads (not in the spec's table). Each upload may write 25 MB to disk; 60/min still allows
     # one fresh attachment per send at the full send rate.
     "uploads": 60,
+    # POST /api/webhooks/{id}/health-check (not in the spec's table): each one is a live outbound call of up to
+    # 10 s, made in the request.
+    "webhook_health_check": 10,
 }
 
 _BUCKET_LUA = """

@@ -25,6 +25,8 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from tuco.http import WatchedPoolMixin
+
 # Cloud metadata endpoints that are not covered by "not global" on every platform.
 _METADATA_HOSTS = {"metadata.google.internal", "metadata", "instance-data"}
 
@@ -107,15 +109,17 @@ class _GuardedHTTPSConnection(HTTPSConnection):
         return _guard(super()._new_conn())
 
 
-class _GuardedHTTPPool(HTTPConnectionPool):
+class _GuardedHTTPPool(WatchedPoolMixin, HTTPConnectionPool):
     ConnectionCls = _GuardedHTTPConnection
 
 
-class _GuardedHTTPSPool(HTTPSConnectionPool):
+class _GuardedHTTPSPool(WatchedPoolMixin, HTTPSConnectionPool):
     ConnectionCls = _GuardedHTTPSConnection
 
 
 class _GuardedAdapter(HTTPAdapter):
+    watched = True  # its pools tell tuco.http's deadline watchdog which connection a call took
+
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
         self.poolmanager.pool_classes_by_scheme = {"http": _GuardedHTTPPool, "https": _GuardedHTTPSPool}

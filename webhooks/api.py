@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from tuco.auth import workspace_of
 from tuco.body_fields import require_json_object
 from tuco.errors import BadRequest, Conflict
+from tuco.throttles import RateLimitedMixin
 from tuco.timefmt import iso
 from webhooks import schemas
 from webhooks.selectors import event_document, event_get, event_list, webhook_document, webhook_get, webhook_list
@@ -100,7 +101,9 @@ class WebhookDetailApi(APIView):
         return Response({"success": True})
 
 
-class WebhookHealthCheckApi(APIView):
+class WebhookHealthCheckApi(RateLimitedMixin, APIView):
+    rate_group = "webhook_health_check"
+
     @extend_schema(operation_id="webhooks_health_check", parameters=[schemas.ID_PARAMETER], request=None,
                    responses={200: schemas.WebhookHealthCheckResponse, **_ERRORS},
                    summary="Send a real signed test ping (10 s timeout) and report the endpoint's answer")

@@ -27,6 +27,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from tuco.celery import task_named
+from tuco.http import bounded_request
 from tuco.logging import get_logger
 from tuco.timefmt import iso
 from tuco.urlsafety import blocked_reason, guarded_session
@@ -66,11 +67,11 @@ def post_signed(*, url: str, secret: str, body: bytes, event_type: str, event_id
     error = ""
     session = guarded_session()
     try:
-        with session.post(url, data=body, headers=headers, timeout=timeout, allow_redirects=False,
-                          stream=True) as response:
-            status_code = response.status_code
-            raw = next(response.iter_content(chunk_size=_READ_BYTES), b"")
-            snippet = raw.decode(response.encoding or "utf-8", errors="replace")[:SNIPPET_CHARS]
+        # The whole call within `timeout`, and only the first few KB of whatever the receiver answers.
+        response = bounded_request(session, "POST", url, data=body, headers=headers, allow_redirects=False,
+                                   deadline=timeout, max_bytes=_READ_BYTES, truncate=True)
+        status_code = response.status_code
+        snippet = response.content.decode(response.encoding or "utf-8", errors="replace")[:SNIPPET_CHARS]
     except requests.Timeout:
         error = f"Timed out after {timeout:g}s"
     except requests.RequestException as exc:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import requests
 
 from fallback.providers.base import ProviderResult, SendContext, error_from_requests
+from tuco.http import bounded_request
 from tuco.send_errors import SendError
 
 if TYPE_CHECKING:
@@ -20,7 +21,8 @@ if TYPE_CHECKING:
 
 BASE_URL = "https://services.leadconnectorhq.com"
 API_VERSION = "2021-07-28"
-TIMEOUT_SECONDS = 15.0
+TIMEOUT_SECONDS = 15.0  # the whole call: connect, headers and body (tuco.http)
+MAX_RESPONSE_BYTES = 1024 * 1024
 
 
 def _request(method: str, path: str, *, token: str, payload: dict[str, Any]) -> requests.Response:
@@ -34,7 +36,8 @@ def _request(method: str, path: str, *, token: str, payload: dict[str, Any]) -> 
     }
     with requests.Session() as session:
         session.trust_env = False
-        return session.request(method, f"{BASE_URL}{path}", json=payload, headers=headers, timeout=TIMEOUT_SECONDS)
+        return bounded_request(session, method, f"{BASE_URL}{path}", json=payload, headers=headers,
+                               deadline=TIMEOUT_SECONDS, max_bytes=MAX_RESPONSE_BYTES)
 
 
 def _error_text(response: requests.Response) -> str:

@@ -13,15 +13,18 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import requests
 from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 from twilio.http.http_client import TwilioHttpClient
+from twilio.http.response import Response as TwilioResponse
 from twilio.rest import Client
 
 from fallback.providers.base import ProviderResult, SendContext, error_from_requests
+from tuco.http import bounded_request
 from tuco.send_errors import SendError
 
 if TYPE_CHECKING:
     from fallback.models import FallbackConfig
 
-TIMEOUT_SECONDS = 15.0
+TIMEOUT_SECONDS = 15.0  # the whole call: connect, headers and body (tuco.http)
+MAX_RESPONSE_BYTES = 1024 * 1024
 
 OPT_OUT_CODE = 21610  # "Attempt to send to unsubscribed recipient" (the recipient texted STOP)
 # Twilio REST error codes worth a readable name. Every 4xx except rate limits is permanent
@@ -85,9 +88,27 @@ def is_recipient_error(code: str) -> bool:
     return code.startswith("TWILIO_") and code[7:].isdigit() and int(code[7:]) in RECIPIENT_ERRORS
 
 
+class BoundedTwilioHttpClient(TwilioHttpClient):
+    """The SDK's requests-based client, each call bounded as a whole and in size (tuco.http)."""
+
+    def request(self, method: str, url: str, params: dict[str, object] | None = None,
+                data: dict[str, object] | None = None, headers: dict[str, str] | None = None,
+                auth: tuple[str, str] | None = None, timeout: float | None = None,
+                allow_redirects: bool = False) -> TwilioResponse:
+        session = self.session or requests.Session()
+        body: dict[str, Any] = {"json": data} if (headers or {}).get("Content-Type") == "application/json" \
+            else {"data": data}
+        deadline = timeout or self.timeout or TIMEOUT_SECONDS
+        response = bounded_request(session, method.upper(), url, params=params, headers=headers, auth=auth,
+                                   allow_redirects=allow_redirects, deadline=deadline, max_bytes=MAX_RESPONSE_BYTES,
+                                   **body)
+        self.log_response(response.status_code, response)
+        return TwilioResponse(int(response.status_code), response.text, response.headers)
+
+
 def _client(account_sid: str, auth_token: str) -> Client:
-    """The HTTP seam: a Twilio client whose requests go through `requests` with our timeout."""
-    return Client(account_sid, auth_token, http_client=TwilioHttpClient(timeout=TIMEOUT_SECONDS))
+    """The HTTP seam: a Twilio client whose calls go through `requests`, bounded in time and size."""
+    return Client(account_sid, auth_token, http_client=BoundedTwilioHttpClient(timeout=TIMEOUT_SECONDS))
 
 
 def _error_from_twilio(exc: TwilioRestException | TwilioServiceException) -> SendError:

@@ -16,6 +16,7 @@ import requests
 from django.utils import timezone
 
 from fallback.providers.base import ProviderResult, SendContext, error_from_requests
+from tuco.http import bounded_request
 from tuco.send_errors import SendError
 from tuco.timefmt import iso
 from tuco.urlsafety import blocked_reason, guarded_session
@@ -25,14 +26,16 @@ if TYPE_CHECKING:
     from fallback.models import FallbackConfig
 
 EVENT = "message.fallback_sms"
-TIMEOUT_SECONDS = 10.0
+TIMEOUT_SECONDS = 10.0  # the whole call: connect, headers and body (tuco.http)
+MAX_RESPONSE_BYTES = 1024 * 1024
 TRANSIENT_4XX = {408, 425, 429}
 
 
 def _post(url: str, *, body: bytes, headers: dict[str, str]) -> requests.Response:
     """The HTTP seam: one guarded POST, redirects not followed (a POST must not turn into a GET)."""
     with guarded_session() as session:
-        return session.post(url, data=body, headers=headers, timeout=TIMEOUT_SECONDS, allow_redirects=False)
+        return bounded_request(session, "POST", url, data=body, headers=headers, allow_redirects=False,
+                               deadline=TIMEOUT_SECONDS, max_bytes=MAX_RESPONSE_BYTES)
 
 
 def build_payload(*, to: str, body: str, idempotency_key: str, context: SendContext | None,

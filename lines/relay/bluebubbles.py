@@ -19,6 +19,7 @@ from urllib3.exceptions import NewConnectionError
 from lines.relay.base import RelayAttachment, SentMessage
 from lines.relay.errors import RelayErrorKind, relay_error
 from lines.relay.http import relay_request
+from tuco.http import ResponseTooLarge
 
 CONNECT_TIMEOUT = 5.0
 CONTROL_READ_TIMEOUT = 15.0
@@ -80,11 +81,14 @@ class BlueBubblesClient:
         url = f"{self.base_url}/api/v1/{path.lstrip('/')}"
         query = {"password": self.password, **(params or {})}
         try:
-            response = relay_request(method, url, params=query, timeout=(CONNECT_TIMEOUT, read_timeout), **kwargs)
+            response = relay_request(method, url, params=query, connect_timeout=CONNECT_TIMEOUT, deadline=read_timeout,
+                                     **kwargs)
         except requests.exceptions.ConnectTimeout as exc:
             raise relay_error(RelayErrorKind.NOT_SENT, f"relay connect timeout: {exc.__class__.__name__}") from exc
         except requests.exceptions.ReadTimeout as exc:
             raise relay_error(RelayErrorKind.UNKNOWN, f"relay did not answer within {read_timeout:.0f}s") from exc
+        except ResponseTooLarge as exc:  # the request went out: what it did is unknown
+            raise relay_error(RelayErrorKind.UNKNOWN, f"relay answer refused: {exc}") from exc
         except requests.exceptions.ConnectionError as exc:
             # Refused / unresolvable: nothing reached the device. Anything else (reset mid-answer) is unknown.
             reason = getattr(exc.args[0], "reason", None) if exc.args else None

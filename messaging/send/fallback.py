@@ -133,16 +133,33 @@ def _finish(message: Message, *, reason: str, provider: str, result: ProviderRes
                    provider=provider, status=status, attempts=tries)
 
 
+def _hand_over(message: Message, *, reason: str, provider: str, error: SendError, tries: int) -> Outcome:
+    """Back to `pending` for a worker to retry (it claims it again, so still at most once)."""
+    if state.fallback_release(message.pk, error=f"{error.message} ({RETRYING.lower()})"):
+        fallback_enqueue(message.pk, reason)
+    log.info("fallback.handed_to_worker", messageId=message.pk, provider=provider, errorCode=error.code, tries=tries)
+    return Outcome(Result.TRANSIENT, error=error, provider=provider, status=FallbackStatus.PENDING, attempts=tries)
+
+
 def _may_retry(error: SendError, *, supports_idempotency: bool, tries: int) -> bool:
     if error.permanent or tries >= MAX_TRIES:
         return False
     return supports_idempotency or not error.maybe_sent
 
 
-def fallback_sms_send(*, message_id: str, reason: str) -> Outcome:
+# In a web request (forceFallback, POST /api/fallback-sms) one provider call is made; when it may be
+# retried, the retries go to a worker (the fallback queue) and the request answers at once: the request
+# holds a web worker for at most one provider call's deadline.
+INLINE_TRIES = 1
+RETRYING = "Retrying in the background"
+
+
+def fallback_sms_send(*, message_id: str, reason: str, inline: bool = False) -> Outcome:
     """Send the fallback SMS for one message, at most once; returns what happened.
 
-    Must not be called inside a transaction (the claim commits before the provider call).
+    Must not be called inside a transaction (the claim commits before the provider call). `inline`:
+    the caller is a web request: after INLINE_TRIES the retries are handed to a worker (the outcome is
+    then TRANSIENT with status `pending`).
     """
     message = Message.objects.select_related("lead").filter(pk=message_id).first()
     if message is None:
@@ -198,5 +215,7 @@ def fallback_sms_send(*, message_id: str, reason: str) -> Outcome:
                     source_message_id=message_id)
         if not _may_retry(error, supports_idempotency=provider.supports_idempotency, tries=tries):
             return _finish(message, reason=reason, provider=provider.name, error=error, tries=tries)
+        if inline and tries >= INLINE_TRIES:
+            return _hand_over(message, reason=reason, provider=provider.name, error=error, tries=tries)
         log.info("fallback.retrying", messageId=message_id, provider=provider.name, errorCode=error.code, tries=tries)
         time.sleep(RETRY_DELAYS_SECONDS[min(tries, len(RETRY_DELAYS_SECONDS)) - 1])

@@ -427,6 +427,12 @@ def fallback_finish(message_id: str, *, status: str, fields: dict[str, Any], det
         record_fact(message_id, reason=f"fallback_sms_{status}", detail=detail, now=now)
 
 
+def fallback_release(message_id: str, *, error: str) -> bool:
+    """The claimant hands the fallback back (a web request that made its one try): `pending` again."""
+    return bool(Message.objects.filter(pk=message_id, fallback_sms_status=FallbackStatus.SENDING).update(
+        fallback_sms_status=FallbackStatus.PENDING, fallback_error=error[:2000], updated_at=timezone.now()))
+
+
 def fallback_advance(message_id: str, *, status: str, fields: dict[str, Any], fact: str, detail: dict[str, Any],
                      now: datetime) -> bool:
     """A provider callback: move forward only (furthest status wins); final states get a timeline entry."""

@@ -12,8 +12,9 @@ from typing import Any
 from django.utils import timezone
 
 from messaging.documents import message_document
-from messaging.models import Message, Status
+from messaging.models import FallbackStatus, Message, Status
 from messaging.send.channels.forced_fallback import force_fallback
+from messaging.send.fallback import RETRYING
 from messaging.send.pacing import block_dnc, schedule_gate, window_gate
 from messaging.send.worker import enqueue_dispatch
 from messaging.send_input import SendRequest, parse_send_request
@@ -33,7 +34,7 @@ def forced_fallback_response(message: Message) -> dict[str, Any]:
         return {"success": False, "status": blocked.status, "message": message_document(blocked),
                 "leadId": blocked.lead_id, "error": f"fallback: {blocked.error}", "code": blocked.error_code,
                 "channel": "fallback"}
-    moved, outcome = force_fallback(message.pk, from_statuses=(Status.PENDING,))
+    moved, outcome = force_fallback(message.pk, from_statuses=(Status.PENDING,), inline=True)
     if moved is None or outcome is None:  # a worker got there first; it runs the same exactly-once dispatch
         current = Message.objects.get(pk=message.pk)
         return {"success": True, "status": current.status, "message": message_document(current),
@@ -44,6 +45,9 @@ def forced_fallback_response(message: Message) -> dict[str, Any]:
         channel = outcome.provider or "fallback"
         body.update(error=f"{channel}: {outcome.error_text or 'fallback not sent'}", code=outcome.error_code or None,
                     channel=channel)
+        if outcome.status == FallbackStatus.PENDING:  # one try failed in a way that may be retried
+            body.update(error=f"{body['error']}. {RETRYING}: message.fallbackSmsStatus and the webhooks say how "
+                              "it ends", retrying=True)
     return body
 
 

@@ -28,6 +28,8 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "e2e"
+# (process, queues, threads): as the Procfile runs them.
+WORKERS = (("worker", "celery,sends", "8"), ("webhooks", "webhooks", "4"), ("fallback", "fallback", "4"))
 PYTHON = sys.executable
 BIN = Path(sys.executable).parent
 
@@ -178,7 +180,7 @@ class Stack:
         wait_until(lambda: b" ready." in log.read_bytes()[marker:], timeout=60, what="worker ready")
 
     def stop_all(self) -> None:
-        for name in ("beat", "worker", "web"):
+        for name in ("beat", *(w[0] for w in WORKERS), "web"):
             if name in self.procs:
                 self.procs[name].stop()
         for sim in self.sims:
@@ -265,12 +267,15 @@ def start_stack(base_database_url: str, *, sim_args: list[str] | None = None) ->
         stack.procs["web"] = Proc("web", [str(BIN / "gunicorn"), "tuco.wsgi", "--bind", f"127.0.0.1:{web_port}",
                                           "--workers", "1", "--threads", "8", "--worker-class", "gthread",
                                           "--log-level", "warning"], env)
-        stack.procs["worker"] = Proc("worker", [str(BIN / "celery"), "-A", "tuco", "worker", "--pool", "threads",
-                                                "--concurrency", "8", "--loglevel", "INFO", "--without-gossip",
-                                                "--without-mingle", "--without-heartbeat"], env)
+        # The Procfile's split: sends (and sweeps), webhook deliveries and fallback SMS on workers of their own.
+        for name, queues, threads in WORKERS:
+            stack.procs[name] = Proc(name, [str(BIN / "celery"), "-A", "tuco", "worker", "-Q", queues, "-n",
+                                            f"{name}@%h", "--pool", "threads", "--concurrency", threads,
+                                            "--loglevel", "INFO", "--without-gossip", "--without-mingle",
+                                            "--without-heartbeat"], env)
         stack.procs["beat"] = Proc("beat", [str(BIN / "celery"), "-A", "tuco", "beat", "--loglevel", "INFO",
                                             "--max-interval", "1"], env)
-        for name in ("web", "worker", "beat"):
+        for name in ("web", *(w[0] for w in WORKERS), "beat"):
             stack.procs[name].start()
         wait_until(lambda: requests.get(f"{stack.web_url}/health/ready", timeout=2).ok, timeout=30, what="web ready")
         stack.wait_worker_ready()

@@ -161,3 +161,29 @@ def test_the_schema_documents_the_endpoint(client) -> None:
         operation["requestBody"]["content"]["application/json"]["schema"]["$ref"].split("/")[-1]]
     assert set(request["properties"]) == {"message", "recipientPhone", "leadId", "recipientName", "correlationId",
                                           "batchId", "attachmentUrls"}
+
+
+@responses.activate
+def test_the_request_makes_one_provider_call_and_hands_the_retries_to_a_worker(api, twilio_config, monkeypatch,
+                                                                               django_capture_on_commit_callbacks):
+    """A web worker is held for one provider call at most (issue: up to 37 s before): a retryable failure
+    answers at once, the fallback goes back to `pending` and a worker retries it, still at most once."""
+    from messaging.send import fallback, wake
+
+    monkeypatch.setattr(fallback, "RETRY_DELAYS_SECONDS", (0.0, 0.0))
+    published: list[tuple[str, tuple[Any, ...]]] = []
+    monkeypatch.setattr(wake, "publish", lambda name, *args, **_: published.append((name, args)))
+    responses.post(TWILIO_MESSAGES_URL, status=503, json=twilio_error(20503, "Service unavailable"))
+    body = _post(api, recipientPhone=PHONE).json()
+    assert len(responses.calls) == 1  # one try in the request, not MAX_TRIES
+    assert body["success"] is False and body["retrying"] is True and body["code"] == "TWILIO_20503"
+    assert "Retrying in the background" in body["error"]
+    message_id = body["message"]["_id"]
+    assert body["message"]["fallbackSmsStatus"] == "pending"
+    assert published == [(wake.FALLBACK_SMS, (message_id, "force_fallback"))]
+
+    responses.replace(responses.POST, TWILIO_MESSAGES_URL, json=twilio_message(sid="SMlater", to=PHONE), status=201)
+    outcome = fallback.fallback_sms_send(message_id=message_id, reason="force_fallback")  # what the worker runs
+    assert outcome.sent and outcome.external_id == "SMlater"
+    assert Message.objects.get(pk=message_id).fallback_sms_status == "sent"
+    assert not fallback.fallback_sms_send(message_id=message_id, reason="force_fallback").claimed  # once

@@ -163,6 +163,7 @@ def _view_class(path: str) -> Any:
     ("/api/fallback-sms", "fallback_sms", ("POST",)),
     ("/api/check-availability-rr", "availability", ("GET", "POST")),
     ("/api/leads/check-availability", "availability", ("GET", "POST")),
+    ("/api/webhooks/0123456789abcdef01234567/health-check", "webhook_health_check", ("POST",)),
 ])
 def test_endpoint_groups_are_wired(path: str, group: str, methods: tuple[str, ...]) -> None:
     view = _view_class(path)
@@ -245,3 +246,20 @@ def test_fallback_sms_is_limited_per_workspace() -> None:
     assert [text(n).status_code for n in range(2)] == [200, 200]
     _assert_limited(text(2), max_retry_after=30)
     assert Message.objects.filter(workspace=workspace).count() == 2
+
+
+@pytest.mark.django_db
+def test_the_11th_webhook_health_check_within_a_minute_is_refused_before_any_call() -> None:
+    from tests.fallback.receivers import http_receiver
+    from webhooks.models import WebhookEndpoint
+    from webhooks.signing import new_secret
+
+    workspace = WorkspaceFactory()
+    _, key = api_key_create(workspace=workspace)
+    api = client_with({"Authorization": f"Bearer {key}"})
+    with http_receiver() as (url, received):
+        endpoint = WebhookEndpoint.objects.create(workspace=workspace, url=url, events=["message.sent"], name="x",
+                                                  secret=new_secret())
+        answers = [api.post(f"/api/webhooks/{endpoint.pk}/health-check").status_code for _ in range(11)]
+        assert answers == [200] * 10 + [429]
+        assert len(received.requests) == 10  # the refused one called nobody

@@ -15,9 +15,11 @@ from tuco.logging import get_logger
 log = get_logger(__name__)
 
 
-def force_fallback(message_id: str, *, from_statuses: tuple[str, ...]) -> tuple[Message | None, Outcome | None]:
+def force_fallback(message_id: str, *, from_statuses: tuple[str, ...],
+                   inline: bool = False) -> tuple[Message | None, Outcome | None]:
     """Returns (the message after the fallback SMS, its outcome), or (None, None) when the message was
-    not in one of `from_statuses` (someone else is handling it)."""
+    not in one of `from_statuses` (someone else is handling it). `inline`: a web request (one provider
+    call, retries handed to a worker)."""
     moved = state.transition(
         message_id, to=Status.FALLBACK, allowed_from=from_statuses, reason="force_fallback",
         fields={"fallback_reason": "forceFallback: iMessage skipped", "fallback_sms_status": FallbackStatus.PENDING,
@@ -25,7 +27,7 @@ def force_fallback(message_id: str, *, from_statuses: tuple[str, ...]) -> tuple[
     )
     if moved is None:
         return None, None
-    outcome = fallback_sms_send(message_id=message_id, reason="force_fallback")
+    outcome = fallback_sms_send(message_id=message_id, reason="force_fallback", inline=inline)
     log.info("fallback.forced", messageId=message_id, sent=outcome.sent, provider=outcome.provider,
              errorCode=outcome.error_code, correlationId=moved.correlation_id)
     return Message.objects.get(pk=message_id), outcome
