@@ -177,7 +177,9 @@ CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 
 # --- Tuco operator contract ----------------------------------------------------
 TUCO_PUBLIC_URL = env("TUCO_PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")
-TUCO_ALLOW_PRIVATE_URLS = env.bool("TUCO_ALLOW_PRIVATE_URLS", default=True)
+# Off unless asked for: with it on, webhook, fallback and attachment URLs may reach loopback, private and
+# metadata addresses (SSRF). `make run` (tuco.run) and the test settings turn it on for their local receivers.
+TUCO_ALLOW_PRIVATE_URLS = env.bool("TUCO_ALLOW_PRIVATE_URLS", default=False)
 TUCO_RATE_LIMITS_ENABLED = env.bool("TUCO_RATE_LIMITS_ENABLED", default=True)
 TUCO_DEVICE_GAP_SECONDS = env.int("TUCO_DEVICE_GAP_SECONDS", default=30)
 TUCO_CONTACT_GAP_SECONDS = env.int("TUCO_CONTACT_GAP_SECONDS", default=45)
