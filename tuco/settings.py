@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 from tuco import embedded
 
@@ -17,10 +18,33 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 
-SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-secret-key-change-me-in-production")
+DEV_SECRET_KEY = "dev-only-insecure-secret-key-change-me-in-production"
+SECRET_KEY = env("SECRET_KEY", default=DEV_SECRET_KEY)
 DEBUG = env.bool("DEBUG", default=False)
+if SECRET_KEY == DEV_SECRET_KEY and not DEBUG:
+    # Sessions, password resets and signed values would be forgeable by anyone who read this file.
+    raise ImproperlyConfigured(
+        "SECRET_KEY is not set: set it to a long random string (e.g. `python -c \"import secrets; "
+        "print(secrets.token_urlsafe(50))\"`), or set DEBUG=true for local development. "
+        "`make run` makes one for you under var/.")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# --- HTTPS (off by default so plain-http development works; docker/env.example turns them on) ----------
+# Cookies only over https (session, CSRF).
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("TUCO_SECURE_COOKIES", default=False)
+SECURE_HSTS_SECONDS = env.int("TUCO_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("TUCO_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("TUCO_HSTS_PRELOAD", default=False)
+SECURE_SSL_REDIRECT = env.bool("TUCO_SSL_REDIRECT", default=False)
+SECURE_REDIRECT_EXEMPT = [r"^health/"]  # load balancers probe over plain http
+# Behind a TLS-terminating proxy: the request header that says the client used https, e.g.
+# TUCO_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO (only if the proxy always sets or strips it).
+_PROXY_SSL_HEADER = env("TUCO_PROXY_SSL_HEADER", default="")
+SECURE_PROXY_SSL_HEADER = (_PROXY_SSL_HEADER, "https") if _PROXY_SSL_HEADER else None
+# Messages (the admin shows a new API key or signing secret once through one) live in the server-side
+# session, not in Django's default signed-but-readable cookie.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 # --- engines -----------------------------------------------------------------
 if env("DATABASE_URL", default=""):

@@ -9,6 +9,7 @@ import os
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tuco")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")  # each xdist worker moves to its own db (conftest)
 os.environ.setdefault("TUCO_LOG_LEVEL", "WARNING")
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-" + "x" * 40)
 # Receivers, the relay simulator and file servers of the tests listen on 127.0.0.1; SSRF tests turn it off.
 os.environ.setdefault("TUCO_ALLOW_PRIVATE_URLS", "true")
 

@@ -36,17 +36,23 @@ def test_private_urls_are_refused_under_the_default_settings() -> None:
     assert result.stdout.split()[-2:] == ["False", "True"], result.stdout + result.stderr
 
 
-def test_make_run_turns_private_urls_on_for_its_local_relay(monkeypatch: Any) -> None:
-    from tuco import run
+def test_make_run_turns_private_urls_on_and_makes_its_own_secret_key(monkeypatch: Any, tmp_path: Path) -> None:
+    from tuco import embedded, run
 
     monkeypatch.delenv("TUCO_ALLOW_PRIVATE_URLS", raising=False)
+    monkeypatch.delenv("SECRET_KEY", raising=False)
     monkeypatch.setenv("DATABASE_URL", "postgres://unused")  # skips the embedded engines
+    monkeypatch.setattr(embedded, "VAR_DIR", tmp_path)
     demo = {k: "x" for k in ("workspaceId", "apiKey", "lineId", "deviceId", "adminUser", "adminPassword")}
     monkeypatch.setattr(run, "_manage", lambda env, *args: json.dumps(demo))
-    started: dict[str, Any] = {}
-    monkeypatch.setattr(run.os, "execvpe", lambda file, args, env: started.update(env))
+    started: list[dict[str, str]] = []
+    monkeypatch.setattr(run.os, "execvpe", lambda file, args, env: started.append(dict(env)))
     run.main()
-    assert started["TUCO_ALLOW_PRIVATE_URLS"] == "true"
+    run.main()
+    assert started[0]["TUCO_ALLOW_PRIVATE_URLS"] == "true"
+    # A key of its own (the settings refuse the built-in one), kept for the next run, readable only by us.
+    assert len(started[0]["SECRET_KEY"]) >= 50 and started[0]["SECRET_KEY"] == started[1]["SECRET_KEY"]
+    assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
 
 
 @pytest.mark.parametrize("ip", [
