@@ -18,7 +18,7 @@ from django.utils import timezone
 from fallback.providers.base import ProviderError, ProviderResult, SendContext, error_from_requests
 from tuco.timefmt import iso
 from tuco.urlsafety import blocked_reason, guarded_session
-from tuco.webhooks.signing import SIGNATURE_HEADER, encode_body, signed_headers
+from tuco.webhooks.signing import SIGNATURE_HEADERS, encode_body, signed_headers
 
 if TYPE_CHECKING:
     from fallback.models import FallbackConfig
@@ -69,7 +69,8 @@ class WebhookProvider:
         headers = signed_headers(secret=self._secret, body=raw, event=EVENT, timestamp=timestamp,
                                  event_id=idempotency_key)
         if not self._secret:
-            headers.pop(SIGNATURE_HEADER)
+            for name in SIGNATURE_HEADERS:
+                headers.pop(name)
         headers["Idempotency-Key"] = idempotency_key
         try:
             response = _post(self.url, body=raw, headers=headers)
