@@ -19,7 +19,10 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 
 DEV_SECRET_KEY = "dev-only-insecure-secret-key-change-me-in-production"
-SECRET_KEY = env("SECRET_KEY", default=DEV_SECRET_KEY)
+# Unset: the key `make run` made for this checkout (var/secret_key), so a bare `manage.py` works after it.
+_LOCAL_KEY = embedded.VAR_DIR / "secret_key"
+SECRET_KEY = env("SECRET_KEY", default="") or (_LOCAL_KEY.read_text().strip() if _LOCAL_KEY.is_file() else "")
+SECRET_KEY = SECRET_KEY or DEV_SECRET_KEY
 DEBUG = env.bool("DEBUG", default=False)
 if SECRET_KEY == DEV_SECRET_KEY and not DEBUG:
     # Sessions, password resets and signed values would be forgeable by anyone who read this file.

@@ -26,34 +26,42 @@ PRODUCTION = {
 }
 
 
-def _manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+def _manage(*args: str, var_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items()
             if not k.startswith("TUCO_") and k not in ("DJANGO_SETTINGS_MODULE", "SECRET_KEY", "DEBUG")}
     base.update(DJANGO_SETTINGS_MODULE="tuco.settings", DATABASE_URL=os.environ["DATABASE_URL"],
-                REDIS_URL=os.environ["REDIS_URL"], TUCO_LOG_LEVEL="ERROR", **env)
+                REDIS_URL=os.environ["REDIS_URL"], TUCO_LOG_LEVEL="ERROR", TUCO_VAR_DIR=str(var_dir), **env)
     return subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, env=base, capture_output=True,
                           text=True, timeout=120)
 
 
-def test_check_deploy_is_clean_under_production_settings() -> None:
-    result = _manage("check", "--deploy", "--fail-level", "WARNING", SECRET_KEY=secrets.token_urlsafe(50),
+def test_check_deploy_is_clean_under_production_settings(tmp_path: Path) -> None:
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", var_dir=tmp_path,
+                     SECRET_KEY=secrets.token_urlsafe(50),
                      **PRODUCTION)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues (0 silenced)." in result.stdout, result.stdout + result.stderr
 
 
-def test_check_deploy_names_what_is_missing_without_the_https_settings() -> None:
-    result = _manage("check", "--deploy", SECRET_KEY=secrets.token_urlsafe(50), DEBUG="false")
+def test_check_deploy_names_what_is_missing_without_the_https_settings(tmp_path: Path) -> None:
+    result = _manage("check", "--deploy", var_dir=tmp_path, SECRET_KEY=secrets.token_urlsafe(50), DEBUG="false")
     for code in ("security.W004", "security.W008", "security.W012", "security.W016"):
         assert code in result.stderr + result.stdout, code
 
 
-def test_the_built_in_secret_key_is_refused_when_debug_is_off() -> None:
-    result = _manage("check", **PRODUCTION)
+def test_the_built_in_secret_key_is_refused_when_debug_is_off(tmp_path: Path) -> None:
+    result = _manage("check", var_dir=tmp_path, **PRODUCTION)
     assert result.returncode != 0
     assert "ImproperlyConfigured: SECRET_KEY is not set" in result.stderr, result.stderr[-2000:]
 
 
-def test_the_built_in_secret_key_is_allowed_for_local_debugging() -> None:
-    result = _manage("check", DEBUG="true")
+def test_the_built_in_secret_key_is_allowed_for_local_debugging(tmp_path: Path) -> None:
+    result = _manage("check", var_dir=tmp_path, DEBUG="true")
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_after_make_run_a_bare_manage_py_uses_the_key_it_made(tmp_path: Path) -> None:
+    (tmp_path / "secret_key").write_text(secrets.token_urlsafe(50))
+    probe = "from django.conf import settings; print(len(settings.SECRET_KEY))"
+    result = _manage("shell", "-c", probe, var_dir=tmp_path, DEBUG="false")
+    assert result.returncode == 0 and result.stdout.split()[-1] == "67", result.stdout + result.stderr
