@@ -134,6 +134,7 @@ def bench_env(database_url: str, redis_url: str, *, public_url: str = "http://12
         "REDIS_URL": redis_url,
         "CELERY_BROKER_URL": redis_url,
         "DEBUG": "false",
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or "bench-only-secret-key-" + "x" * 40,
         "TUCO_PUBLIC_URL": public_url,
         "TUCO_ALLOW_PRIVATE_URLS": "true",  # the relay simulator and webhooks live on 127.0.0.1
         "TUCO_ENCRYPTION_KEYS": BENCH_ENCRYPTION_KEY,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -20,13 +19,24 @@ log = get_logger(__name__)
 DNC_NOT_FOUND = "DNC entry not found"
 
 OPT_OUT_KEYWORDS = ("STOP", "UNSUBSCRIBE", "OPT OUT", "REMOVE ME", "DO NOT CONTACT")
-_OPT_OUT_RE = re.compile(r"^\s*(" + "|".join(re.escape(k) for k in OPT_OUT_KEYWORDS) + r")\s*[.!]*\s*$",
-                         re.IGNORECASE)
+_OPT_OUT_WORDS = {tuple(keyword.split()) for keyword in OPT_OUT_KEYWORDS}
+# Longer than any keyword: a reply longer than this once trimmed (whitespace, trailing
+# "."/"!") is a sentence, not an opt-out, and is not looked at further.
+MAX_OPT_OUT_CHARS = 64
 
 
 def is_opt_out(text: str) -> bool:
-    """A reply that is exactly one opt-out keyword (case-insensitive, surrounding punctuation ignored)."""
-    return bool(_OPT_OUT_RE.match(text or ""))
+    """A reply that is exactly one opt-out keyword (case-insensitive; surrounding whitespace and trailing
+    "." / "!" ignored; the words of a keyword may be split by any whitespace).
+
+    A tokenizing check, linear in the text: strip (C, one pass each), give up past MAX_OPT_OUT_CHARS, split
+    into words. The regex it replaces backtracked quadratically on "STOP" + 40,000 spaces (4 s).
+    """
+    trimmed = (text or "").strip().rstrip(".!")
+    if len(trimmed) > MAX_OPT_OUT_CHARS:
+        return False
+    words = trimmed.upper().split()
+    return tuple(words) in _OPT_OUT_WORDS
 
 
 def dnc_add(*, workspace: Workspace, address: str, reason: str = "manual", source_message_id: str = "") -> DncEntry:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -25,11 +26,25 @@ def _manage(env: dict[str, str], *args: str) -> str:
     return result.stdout
 
 
+def _local_secret_key() -> str:
+    """This checkout's own SECRET_KEY, made once (var/secret_key, mode 600): the settings refuse the
+    built-in development key when DEBUG is off."""
+    path = embedded.VAR_DIR / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(50))
+    return path.read_text().strip()
+
+
 def main() -> None:
     env = dict(os.environ)
     if not env.get("DATABASE_URL"):
         env.update(embedded.up())
-    env.setdefault("TUCO_ALLOW_PRIVATE_URLS", "true")
+    if not env.get("SECRET_KEY"):
+        env["SECRET_KEY"] = _local_secret_key()
+    env.setdefault("TUCO_ALLOW_PRIVATE_URLS", "true")  # the relay simulator and demo receivers are on 127.0.0.1
     # The dev key (generated once, kept with the data under var/): a second run reads its secrets back.
     env.setdefault("TUCO_ENCRYPTION_KEYS", crypto.dev_key(BASE_DIR / "var" / "dev-encryption-key"))
     env.setdefault("TUCO_LOG_LEVEL", "INFO")

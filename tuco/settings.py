@@ -11,6 +11,7 @@ import importlib.util
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
 from tuco import crypto, embedded
@@ -19,8 +20,18 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 
-SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-secret-key-change-me-in-production")
+DEV_SECRET_KEY = "dev-only-insecure-secret-key-change-me-in-production"
+# Unset: the key `make run` made for this checkout (var/secret_key), so a bare `manage.py` works after it.
+_LOCAL_KEY = embedded.VAR_DIR / "secret_key"
+SECRET_KEY = env("SECRET_KEY", default="") or (_LOCAL_KEY.read_text().strip() if _LOCAL_KEY.is_file() else "")
+SECRET_KEY = SECRET_KEY or DEV_SECRET_KEY
 DEBUG = env.bool("DEBUG", default=False)
+if SECRET_KEY == DEV_SECRET_KEY and not DEBUG:
+    # Sessions, password resets and signed values would be forgeable by anyone who read this file.
+    raise ImproperlyConfigured(
+        "SECRET_KEY is not set: set it to a long random string (e.g. `python -c \"import secrets; "
+        "print(secrets.token_urlsafe(50))\"`), or set DEBUG=true for local development. "
+        "`make run` makes one for you under var/.")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # Keys of the secrets stored encrypted (tuco.crypto, docs/encryption.md): required in production;
@@ -28,6 +39,22 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 TUCO_ENCRYPTION_KEYS = crypto.keys_from_environment(
     env("TUCO_ENCRYPTION_KEYS", default=""), dev_mode=DEBUG or not env("DATABASE_URL", default=""),
     dev_key_path=BASE_DIR / "var" / "dev-encryption-key")
+
+# --- HTTPS (off by default so plain-http development works; docker/env.example turns them on) ----------
+# Cookies only over https (session, CSRF).
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("TUCO_SECURE_COOKIES", default=False)
+SECURE_HSTS_SECONDS = env.int("TUCO_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("TUCO_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("TUCO_HSTS_PRELOAD", default=False)
+SECURE_SSL_REDIRECT = env.bool("TUCO_SSL_REDIRECT", default=False)
+SECURE_REDIRECT_EXEMPT = [r"^health/"]  # load balancers probe over plain http
+# Behind a TLS-terminating proxy: the request header that says the client used https, e.g.
+# TUCO_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO (only if the proxy always sets or strips it).
+_PROXY_SSL_HEADER = env("TUCO_PROXY_SSL_HEADER", default="")
+SECURE_PROXY_SSL_HEADER = (_PROXY_SSL_HEADER, "https") if _PROXY_SSL_HEADER else None
+# Messages (the admin shows a new API key or signing secret once through one) live in the server-side
+# session, not in Django's default signed-but-readable cookie.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 # --- engines -----------------------------------------------------------------
 if env("DATABASE_URL", default=""):
@@ -215,7 +242,9 @@ CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 
 # --- Tuco operator contract ----------------------------------------------------
 TUCO_PUBLIC_URL = env("TUCO_PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")
-TUCO_ALLOW_PRIVATE_URLS = env.bool("TUCO_ALLOW_PRIVATE_URLS", default=True)
+# Off unless asked for: with it on, webhook, fallback and attachment URLs may reach loopback, private and
+# metadata addresses (SSRF). `make run` (tuco.run) and the test settings turn it on for their local receivers.
+TUCO_ALLOW_PRIVATE_URLS = env.bool("TUCO_ALLOW_PRIVATE_URLS", default=False)
 TUCO_RATE_LIMITS_ENABLED = env.bool("TUCO_RATE_LIMITS_ENABLED", default=True)
 TUCO_DEVICE_GAP_SECONDS = env.int("TUCO_DEVICE_GAP_SECONDS", default=30)
 TUCO_CONTACT_GAP_SECONDS = env.int("TUCO_CONTACT_GAP_SECONDS", default=45)

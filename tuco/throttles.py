@@ -5,6 +5,11 @@ that holds `limit` tokens and refills `limit` per minute. The check is one Lua
 script (atomic, using Redis' clock so web processes agree). A limited request
 is refused before the view runs, so it changes nothing; the 429 carries
 Retry-After in whole seconds.
+
+Redis unreachable: the check fails open (the request goes on, `ratelimit.unavailable` is logged). Redis
+is a cache here, not the store of record: the per-line sending caps and the duplicate guard live in
+PostgreSQL, so an unlimited minute cannot send past a device's limits, while refusing every POST would
+turn a Redis outage into an API outage (README "Rate limits").
 """
 
 from __future__ import annotations
@@ -62,20 +67,52 @@ return {allowed, tostring(wait)}
 """
 
 _script: Any = None
+_reported_overrides: set[tuple[str, str, str]] = set()  # malformed overrides already logged by this process
 
 
 def _bucket_script() -> Any:
     global _script
-    if _script is None:
-        client = cache._cache.get_client(write=True)  # the django-redis client behind the cache
+    client = cache._cache.get_client(write=True)  # the redis-py client behind the cache
+    if _script is None or _script.registered_client is not client:  # the cache's client can be replaced
         _script = client.register_script(_BUCKET_LUA)
     return _script
 
 
 def limit_for(workspace: Any, group: str) -> int:
+    """The workspace's per-minute limit for `group`: its override when that is a whole number ≥ 0 (0 closes
+    the group), else the default. A malformed override (set by hand in the admin's JSON) is logged once
+    per process and ignored, so it cannot turn every request of the group into a 500."""
     overrides = getattr(workspace, "rate_limits", None) or {}
-    value = overrides.get(group, DEFAULT_LIMITS[group])
-    return int(value)
+    if not isinstance(overrides, dict):
+        _report_malformed(workspace, "*", overrides)
+        return DEFAULT_LIMITS[group]
+    if group not in overrides:
+        return DEFAULT_LIMITS[group]
+    value = overrides[group]
+    limit = _whole_number(value)
+    if limit is None:
+        _report_malformed(workspace, group, value)
+        return DEFAULT_LIMITS[group]
+    return limit
+
+
+def _whole_number(value: Any) -> int | None:
+    """30, 30.0 and "30" are 30 (as before); booleans, negatives, NaN, lists, words are not limits."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    try:
+        number = int(value.strip()) if isinstance(value, str) else int(value)
+    except (ValueError, OverflowError):
+        return None
+    return number if number >= 0 else None
+
+
+def _report_malformed(workspace: Any, group: str, value: Any) -> None:
+    key = (str(getattr(workspace, "pk", "")), group, repr(value)[:200])
+    if key not in _reported_overrides:
+        _reported_overrides.add(key)
+        log.warning("ratelimit.override_invalid", workspaceId=key[0], group=group, value=key[2],
+                    using="default")
 
 
 def take_token(*, workspace_id: str, group: str, limit: int) -> float:

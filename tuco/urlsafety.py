@@ -8,7 +8,8 @@ Two layers:
   request cannot smuggle in a private address; redirects are re-checked the
   same way because every hop opens a guarded connection.
 
-`TUCO_ALLOW_PRIVATE_URLS=true` (the embedded default and tests) lifts both.
+`TUCO_ALLOW_PRIVATE_URLS=true` lifts both: `make run` (tuco.run) and the test settings turn it on, because
+their relay simulator and webhook receivers listen on 127.0.0.1; the default is false.
 """
 
 from __future__ import annotations
@@ -35,12 +36,42 @@ class UnsafeUrl(ValueError):
     """The URL is malformed or points at an address the server must not call."""
 
 
-def address_is_public(ip: str) -> bool:
-    address = ipaddress.ip_address(ip.split("%", 1)[0])
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
+# IPv6 prefixes whose last 32 bits are an IPv4 address the packet is translated to: judged by that address.
+_IPV4_TRANSLATED = (
+    ipaddress.ip_network("::ffff:0:0/96"),  # IPv4-mapped
+    ipaddress.ip_network("::ffff:0:0:0/96"),  # IPv4-translated (SIIT)
+    ipaddress.ip_network("64:ff9b::/96"),  # NAT64 well-known prefix
+)
+# Never a public destination, whatever they embed: IPv4-compatible (deprecated; "::" and "::1" are
+# caught as unspecified/loopback) and NAT64 local-use.
+_NEVER_PUBLIC = (ipaddress.ip_network("::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """IPv4 addresses a tunnel form carries (6to4 2002::/16; Teredo 2001::/32: server and client)."""
+    found = [address.sixtofour] if address.sixtofour else []
+    if address.teredo:
+        found.extend(address.teredo)
+    return found
+
+
+def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return bool(address.is_global) and not (address.is_multicast or address.is_reserved
                                             or address.is_link_local or address.is_loopback)
+
+
+def address_is_public(ip: str) -> bool:
+    """Whether the server may connect to `ip`. An IPv6 address that carries an IPv4 one (mapped,
+    translated, NAT64, 6to4, Teredo) is public only if that IPv4 address is too."""
+    address = ipaddress.ip_address(ip.split("%", 1)[0])
+    if isinstance(address, ipaddress.IPv6Address):
+        if any(address in network for network in _IPV4_TRANSLATED):
+            return _is_public(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+        if address.is_unspecified or address.is_loopback or any(address in net for net in _NEVER_PUBLIC):
+            return False
+        if not all(_is_public(embedded) for embedded in _embedded_ipv4(address)):
+            return False
+    return _is_public(address)
 
 
 def private_urls_allowed() -> bool:

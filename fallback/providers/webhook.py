@@ -20,7 +20,7 @@ from tuco.http import bounded_request
 from tuco.send_errors import SendError
 from tuco.timefmt import iso
 from tuco.urlsafety import blocked_reason, guarded_session
-from webhooks.signing import SIGNATURE_HEADER, encode_body, signed_headers
+from webhooks.signing import SIGNATURE_HEADERS, encode_body, signed_headers
 
 if TYPE_CHECKING:
     from fallback.models import FallbackConfig
@@ -73,7 +73,8 @@ class WebhookProvider:
         headers = signed_headers(secret=self._secret, body=raw, event=EVENT, timestamp=timestamp,
                                  event_id=idempotency_key)
         if not self._secret:
-            headers.pop(SIGNATURE_HEADER)
+            for name in SIGNATURE_HEADERS:
+                headers.pop(name)
         headers["Idempotency-Key"] = idempotency_key
         try:
             response = _post(self.url, body=raw, headers=headers)

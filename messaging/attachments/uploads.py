@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import posixpath
 import re
 import secrets
 import shutil
@@ -95,14 +96,23 @@ def upload_ref_from_url(url: str) -> UploadRef | None:
         return None
     same_host = base_origin[0] == parts_origin[0] and bool(base_origin[0])
     same_port = base_origin[1] == parts_origin[1] or (base_origin[2] and parts_origin[2])
-    prefix = base.path.rstrip("/") + "/uploads/"
-    if not (same_host and same_port and parts.path.startswith(prefix)):
+    prefix = _normalized_path(base.path).rstrip("/") + "/uploads/"
+    path = _normalized_path(parts.path)
+    if not (same_host and same_port and path.startswith(prefix)):
         return None
-    segments = parts.path[len(prefix):].split("/")
+    segments = path[len(prefix):].split("/")
     if len(segments) != 3:
         return UploadRef(workspace_id="", token="", filename="")
-    workspace_id, token, filename = (unquote(s) for s in segments)
+    workspace_id, token, filename = segments
     return UploadRef(workspace_id=workspace_id, token=token, filename=filename)
+
+
+def _normalized_path(path: str) -> str:
+    """The path as the request that fetches it will reach the store: percent-decoded, repeated slashes
+    merged (as proxies do), `.` and `..` resolved (as HTTP clients do), so `/%75ploads/...`,
+    `//uploads/...` and `/x/../uploads/...` are judged as `/uploads/...`."""
+    merged = re.sub("/{2,}", "/", "/" + unquote(path))
+    return posixpath.normpath(merged) + ("/" if merged.endswith("/") and merged != "/" else "")
 
 
 def _directory(workspace_id: str, token: str) -> Path | None:

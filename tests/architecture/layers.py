@@ -48,7 +48,7 @@ RULES: list[tuple[int, str, str]] = [
     (63, "send: worker (enqueue, sweeps, stuck sends, inline send)", r"^messaging\.send\.worker$"),
     (49, "send: package", r"^messaging\.send$"),
     # 7 - what providers tell us, and the services the API and admin call
-    (70, "inbound: normalized events", r"^messaging\.inbound\.events$"),
+    (70, "inbound: normalized events, HTML to text", r"^messaging\.inbound\.(events|html_text)$"),
     (71, "inbound: provider payloads → events", r"^messaging\.inbound\.(bluebubbles|twilio|email)$"),
     (72, "inbound: events → rows", r"^messaging\.inbound\.(store|tracking)$"),
     (73, "inbound: receipt polling", r"^messaging\.inbound\.receipts$"),

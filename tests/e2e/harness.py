@@ -228,7 +228,8 @@ def e2e_env(database_url: str, redis_port: int, web_port: int, **overrides: str)
         "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
         "CELERY_BROKER_URL": f"redis://127.0.0.1:{redis_port}/0",
         "TUCO_PUBLIC_URL": f"http://127.0.0.1:{web_port}",
-        "TUCO_ALLOW_PRIVATE_URLS": "true",
+        "SECRET_KEY": "e2e-only-secret-key-" + "x" * 40,  # the settings refuse the built-in dev key
+        "TUCO_ALLOW_PRIVATE_URLS": "true",  # the relay simulator and receivers listen on 127.0.0.1
         "TUCO_ENCRYPTION_KEYS": os.environ["TUCO_ENCRYPTION_KEYS"],  # tuco.test_settings' test key
         "TUCO_RATE_LIMITS_ENABLED": "false",
         "TUCO_DEVICE_GAP_SECONDS": "0",

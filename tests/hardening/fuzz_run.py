@@ -41,11 +41,11 @@ import requests
 from django.core.management import call_command
 from django.db import connection
 from django.test import override_settings
-from tuco.webhooks import policy
 
 from tests.hardening.fuzz_document import fuzz_document
 from tests.hardening.seed import Seeded, seed_workspace, seeded_path_ids
 from tests.hardening.server import live_http_server
+from webhooks import policy
 
 pytestmark = [pytest.mark.django_db, pytest.mark.timeout(3 * 3600)]
 
