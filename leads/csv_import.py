@@ -49,6 +49,10 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
                     "account", "accountname", "employer"),
     "jobTitle": ("jobtitle", "title", "position", "role", "positionrole", "designation", "occupation"),
     "notes": ("notes", "note", "comments", "comment", "description"),
+    "ghlContactId": ("ghlcontactid", "highlevelcontactid", "gohighlevelcontactid"),
+    "ghlLocationId": ("ghllocationid", "highlevellocationid", "gohighlevellocationid"),
+    "hsPortalId": ("hsportalid", "hubspotportalid"),
+    "hsContactId": ("hscontactid", "hubspotcontactid", "hubspotid"),
 }
 _ALIAS_TO_FIELD = {alias: name for name, aliases in HEADER_ALIASES.items() for alias in aliases}
 

@@ -86,8 +86,8 @@ def parse_create_payload(data: Any) -> CreatePayload:
         rows.append(check_lead_types(raw, label))
     list_id, list_name = parse_list_ref(data.get("listId"), data.get("listName"))
     ghl = data.get("ghlLocationId")
-    if ghl is not None and (not isinstance(ghl, str) or len(ghl) > 200):
-        raise BadRequest("ghlLocationId must be a string of at most 200 characters", code="VALIDATION_ERROR")
+    if ghl is not None and (not isinstance(ghl, str) or len(ghl) > 100):
+        raise BadRequest("ghlLocationId must be a string of at most 100 characters", code="VALIDATION_ERROR")
     return CreatePayload(rows=rows, list_id=list_id, list_name=list_name,
                          source=parse_source(data.get("source"), "api"), region=phone_region(
                              data.get("defaultCountryCode")))

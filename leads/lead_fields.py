@@ -23,7 +23,10 @@ MAX_CUSTOM_DEPTH = 10
 MAX_SOURCE = 50
 
 TEXT_FIELDS = {"firstName": ("first_name", 200), "lastName": ("last_name", 200),
-               "companyName": ("company_name", 200), "jobTitle": ("job_title", 200), "notes": ("notes", 10_000)}
+               "companyName": ("company_name", 200), "jobTitle": ("job_title", 200), "notes": ("notes", 10_000),
+               # CRM links (leads.models.CRM_FIELDS)
+               "ghlContactId": ("ghl_contact_id", 100), "ghlLocationId": ("ghl_location_id", 100),
+               "hsPortalId": ("hs_portal_id", 100), "hsContactId": ("hs_contact_id", 100)}
 PHONE_FIELDS = {"phone": "phone", "altPhone1": "alt_phone1", "altPhone2": "alt_phone2", "altPhone3": "alt_phone3"}
 EMAIL_FIELDS = {"email": "email", "altEmail1": "alt_email1", "altEmail2": "alt_email2", "altEmail3": "alt_email3"}
 MAX_PHONE_INPUT = 64

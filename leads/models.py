@@ -10,6 +10,9 @@ from tuco.models import Workspace
 QUICK_SENDS_LIST = "Quick Sends"
 
 ALT_PHONE_FIELDS = ("alt_phone1", "alt_phone2", "alt_phone3")
+# CRM links as the API spells them → the lead's (and the message's) columns.
+CRM_FIELDS = {"ghlContactId": "ghl_contact_id", "ghlLocationId": "ghl_location_id", "hsPortalId": "hs_portal_id",
+              "hsContactId": "hs_contact_id"}
 ALT_EMAIL_FIELDS = ("alt_email1", "alt_email2", "alt_email3")
 
 
@@ -52,6 +55,11 @@ class Lead(models.Model):
     alt_email3 = models.CharField(max_length=254, blank=True, default="")
     company_name = models.CharField(max_length=200, blank=True, default="")
     job_title = models.CharField(max_length=200, blank=True, default="")
+    # CRM links (spec: the send response's ghlContactId, ghlLocationId, hsPortalId, hsContactId).
+    ghl_contact_id = models.CharField(max_length=100, blank=True, default="")
+    ghl_location_id = models.CharField(max_length=100, blank=True, default="")
+    hs_portal_id = models.CharField(max_length=100, blank=True, default="")
+    hs_contact_id = models.CharField(max_length=100, blank=True, default="")
     notes = models.TextField(blank=True, default="")
     custom_fields = models.JSONField(default=dict, blank=True)
     source = models.CharField(max_length=50, blank=True, default="api")

@@ -43,6 +43,10 @@ class LeadInput(serializers.Serializer):
     companyName = _text(200)
     jobTitle = _text(200)
     notes = _text(10_000)
+    ghlContactId = _text(100, help_text="CRM link, echoed by sends to this lead.")
+    ghlLocationId = _text(100)
+    hsPortalId = _text(100)
+    hsContactId = _text(100)
     customFields = CustomFieldsInput(required=False)
 
 
@@ -57,7 +61,7 @@ class CreateLeadsInput(serializers.Serializer):
     listName = _text(200, help_text="Target list by name; created on first use.")
     source = _text(50, help_text="Default \"api\".")
     defaultCountryCode = _text(8, help_text="For phones without a country code; default +1.")
-    ghlLocationId = _text(200, help_text="Accepted for compatibility; not stored.")
+    ghlLocationId = _text(100, help_text="With top-level lead fields: that lead's GHL location (stored).")
 
 
 class LeadDocument(serializers.Serializer):
@@ -75,6 +79,10 @@ class LeadDocument(serializers.Serializer):
     companyName = nstr()
     jobTitle = nstr()
     notes = nstr()
+    ghlContactId = nstr()
+    ghlLocationId = nstr()
+    hsPortalId = nstr()
+    hsContactId = nstr()
     customFields = serializers.DictField()
     listId = nstr()
     workspaceId = serializers.CharField()

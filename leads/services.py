@@ -62,10 +62,13 @@ class LeadContact:
     name: str = ""
     alt_phones: dict[int, str] | None = None
     alt_emails: dict[int, str] | None = None
+    crm: dict[str, str] | None = None  # CRM link column → value
 
     def alt_updates(self) -> dict[str, str]:
+        """The fields the send states outright: they overwrite the lead's (alternates, CRM links)."""
         updates = {ALT_PHONE_FIELDS[slot - 1]: v for slot, v in (self.alt_phones or {}).items()}
         updates.update({ALT_EMAIL_FIELDS[slot - 1]: v for slot, v in (self.alt_emails or {}).items()})
+        updates.update(self.crm or {})
         return updates
 
 
@@ -107,26 +110,27 @@ def _merge(lead: Lead, contact: LeadContact) -> None:
         Lead.objects.filter(pk=lead.pk).update(**updates)
 
 
-def lead_resolve_for_send(*, workspace: Workspace, lead_id: str, contact: LeadContact) -> Lead:
-    """The lead a send links to: the given one, one matching the recipient, or a new Quick Sends lead."""
+def lead_resolve_for_send(*, workspace: Workspace, lead_id: str, contact: LeadContact) -> tuple[Lead, bool]:
+    """(the lead a send links to, whether it existed): the given one, one matching the recipient, or a new
+    Quick Sends lead."""
     if lead_id:
         lead = lead_get(workspace=workspace, lead_id=lead_id)
-        _merge(lead, LeadContact(alt_phones=contact.alt_phones, alt_emails=contact.alt_emails))
-        return lead
+        _merge(lead, LeadContact(alt_phones=contact.alt_phones, alt_emails=contact.alt_emails, crm=contact.crm))
+        return lead, True
     lead = _find_by_contact(workspace=workspace, phone=contact.phone, email=contact.email)
     if lead is not None:
         _merge(lead, contact)
-        return lead
+        return lead, True
     first, last = split_name(contact.name)
     candidate = Lead(workspace=workspace, list_id=quick_sends_list_id(workspace=workspace), phone=contact.phone,
                      email=contact.email, first_name=first, last_name=last, source="api", **contact.alt_updates())
     if insert_or_nothing(candidate):
-        return candidate
+        return candidate, False
     # A concurrent send created the same Quick Sends lead a moment ago.
     lead = _find_by_contact(workspace=workspace, phone=contact.phone, email=contact.email)
     assert lead is not None
     _merge(lead, contact)
-    return lead
+    return lead, True
 
 
 def quick_sends_cache_clear(*, workspace: Workspace) -> None:

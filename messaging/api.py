@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from leads.models import CRM_FIELDS
 from messaging import schemas
 from messaging.documents import message_document
 from messaging.selectors import message_detail, message_list
@@ -40,12 +41,25 @@ def send_context(request: Request, body_correlation_id: str = "") -> SendContext
                        ghl_workflow_id=(request.headers.get("x-ghl-workflow-id") or "")[:200])
 
 
+def _links(result: CreateResult) -> dict[str, Any]:
+    """The send response's lead and CRM links: `ghlContactId`, … always (null when unset), and when the
+    recipient matched a lead the workspace already had, `existingLeadIds` and `leadIds` (spec)."""
+    message = result.message
+    links: dict[str, Any] = {key: getattr(message, column) or None for key, column in CRM_FIELDS.items()}
+    if result.lead_existed and message.lead_id:
+        links.update(existingLeadIds=[message.lead_id], leadIds=[message.lead_id])
+    return links
+
+
 def send_response(result: CreateResult, *, forced: bool = False, **extra: Any) -> Response:
     """The answer to a send: 201 created, 200 duplicate (the original), 200 with `success` for a forced fallback.
 
-    `extra` fields (e.g. threadId) are added to every shape.
+    A created message answers 201 also when its recipient matched an existing lead: the spec's field table
+    says `success` is "true when the message was created" and creation is 201; the matched lead is named in
+    `existingLeadIds` / `leadIds`. `extra` fields (e.g. threadId) are added to every shape.
     """
     message = result.message
+    extra = {**_links(result), **extra}
     if not result.created:
         return Response({"success": True, "duplicateOnly": True,
                          "duplicateMessage": _duplicate_sentence(result.duplicate_age_seconds),

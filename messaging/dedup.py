@@ -1,7 +1,10 @@
 """The atomic duplicate guard (spec: "Duplicate protection").
 
 Identical (workspace, recipientPhone, recipientEmail, message, attachment URLs)
-within 15 minutes collapse onto the first message. The claim is a single
+within 15 minutes collapse onto the first message. The addresses are the ones the
+send resolves to (the body's, else its lead's), so the same text sent once by
+leadId and once by the lead's phone is one message; different attachments are a
+different message. The claim is a single
 INSERT … ON CONFLICT on a unique index, inside the message's transaction: a
 concurrent identical POST blocks on the index entry until the first commits,
 then sees the live claim and gets the original back. No check-then-insert.
@@ -17,17 +20,12 @@ from django.conf import settings
 from django.db import connection
 
 from messaging.models import DedupGuard
-from messaging.send_input import SendRequest
 
 _TABLE = DedupGuard._meta.db_table
 
 
-def fingerprint(request: SendRequest) -> str:
-    # With only a leadId the lead is the recipient; otherwise the body's addresses are.
-    who = [request.recipient_phone, request.recipient_email]
-    if not any(who):
-        who = [f"lead:{request.lead_id}"]
-    material = json.dumps([*who, request.body, request.attachment_urls], ensure_ascii=False)
+def fingerprint(*, phone: str, email: str, body: str, attachment_urls: list[str]) -> str:
+    material = json.dumps([phone, email, body, attachment_urls], ensure_ascii=False)
     return hashlib.sha256(material.encode()).hexdigest()
 
 

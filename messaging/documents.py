@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from leads.models import CRM_FIELDS
 from messaging.explain import expected_next_attempt, explanation_for
 from messaging.models import Message
 from tuco.timefmt import iso
@@ -38,6 +39,8 @@ def message_document(m: Message) -> dict[str, Any]:
         "correlationId": _nz(m.correlation_id),
         "executionId": _nz(m.execution_id),
         "ghlWorkflowId": _nz(m.ghl_workflow_id),
+        **{key: _nz(getattr(m, column)) for key, column in CRM_FIELDS.items()},
+        "createdByUserId": m.created_by_id,
         "scheduledDate": iso(m.scheduled_date),
         "timezone": _nz(m.timezone),
         "sendWindowStart": _nz(m.send_window_start),

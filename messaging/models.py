@@ -6,6 +6,7 @@ The columns the send path changes are written only by `messaging.send.state`
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -112,6 +113,14 @@ class Message(models.Model):
     correlation_id = models.CharField(max_length=200, blank=True, default="")
     execution_id = models.CharField(max_length=200, blank=True, default="")
     ghl_workflow_id = models.CharField(max_length=200, blank=True, default="")
+    # Integration fields: the CRM records of the recipient when it was sent (the send body's, else the lead's).
+    ghl_contact_id = models.CharField(max_length=100, blank=True, default="")
+    ghl_location_id = models.CharField(max_length=100, blank=True, default="")
+    hs_portal_id = models.CharField(max_length=100, blank=True, default="")
+    hs_contact_id = models.CharField(max_length=100, blank=True, default="")
+    # The operator who sent it from the Unibox or the admin (None for an API key).
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+", db_index=False)
     # Scheduling and send-window settings.
     scheduled_date = models.DateTimeField(null=True, blank=True)
     timezone = models.CharField(max_length=64, blank=True, default="")

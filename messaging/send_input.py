@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from leads.models import CRM_FIELDS
 from tuco.addresses import InvalidAddress, normalize_email, normalize_phone
 from tuco.body_fields import optional_string, require_json_object
 from tuco.errors import BadRequest
@@ -68,6 +69,7 @@ class SendRequest:
     attachment_urls: list[str] = field(default_factory=list)
     attachment_names: list[str] = field(default_factory=list)
     subject: str = ""
+    crm: dict[str, str] = field(default_factory=dict)  # CRM link column → value given in the body
 
 
 def _bad(error: str, code: str | None = None) -> BadRequest:
@@ -189,6 +191,10 @@ def parse_send_request(data: Any) -> SendRequest:
     request.batch_id = _string(data, "batchId")
     request.subject = _string(data, "subject")
     request.correlation_id = _string(data, "correlationId")
+    for key, column in CRM_FIELDS.items():
+        value = _string(data, key, max_length=100)
+        if value:
+            request.crm[column] = value
 
     scheduled = data.get("scheduledDate")
     if scheduled not in (None, ""):

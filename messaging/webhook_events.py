@@ -46,6 +46,12 @@ def status_payload(message: Message, event_type: str, *, at: datetime) -> dict[s
         "lineId": message.line_id,
         "batchId": doc["batchId"],
         "correlationId": doc["correlationId"],
+        # Integration fields, as the send response has them.
+        "ghlContactId": doc["ghlContactId"],
+        "ghlLocationId": doc["ghlLocationId"],
+        "hsPortalId": doc["hsPortalId"],
+        "hsContactId": doc["hsContactId"],
+        "createdByUserId": doc["createdByUserId"],
     })
     for name in _EVENT_FIELDS.get(event_type, ()):
         payload[name] = doc[name]

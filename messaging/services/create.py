@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from fallback.models import FallbackConfig
-from leads.models import Lead
+from leads.models import CRM_FIELDS, Lead
 from leads.services import LeadContact, lead_get, lead_resolve_for_send
 from lines.models import Line
 from messaging.attachments.uploads import attachment_urls_check_ownership
@@ -45,6 +45,7 @@ class CreateResult:
     message: Message
     created: bool
     duplicate_age_seconds: int = 0
+    lead_existed: bool = False  # the recipient matched a lead the workspace already had
 
 
 @dataclass
@@ -54,6 +55,7 @@ class SendContext:
     correlation_id: str
     execution_id: str = ""
     ghl_workflow_id: str = ""
+    created_by_user_id: int | None = None  # the operator sending from the Unibox or the admin
 
 
 def _pinned_line(*, workspace: Workspace, line_id: str, channel: str | None) -> Line:
@@ -129,7 +131,7 @@ def message_create(*, workspace: Workspace, request: SendRequest, context: SendC
         attachment_urls_check_ownership(workspace=workspace, urls=request.attachment_urls)
 
     message_id = new_id()
-    claim = fingerprint(request)
+    claim = fingerprint(phone=phone, email=email, body=request.body, attachment_urls=request.attachment_urls)
     with transaction.atomic():
         original_id = dedup_claim(workspace_id=workspace.pk, fingerprint=claim, message_id=message_id, now=now)
         if original_id is not None:
@@ -137,14 +139,15 @@ def message_create(*, workspace: Workspace, request: SendRequest, context: SendC
             if original is not None:
                 age = max(0, int((now - original.created_at).total_seconds()))
                 log.info("message.duplicate_blocked", messageId=original.pk, ageSeconds=age)
-                return CreateResult(message=original, created=False, duplicate_age_seconds=age)
+                return CreateResult(message=original, created=False, duplicate_age_seconds=age,
+                                    lead_existed=original.lead_id is not None)
             dedup_reassign(workspace_id=workspace.pk, fingerprint=claim, message_id=message_id, now=now)
 
-        lead = lead_resolve_for_send(
+        lead, lead_existed = lead_resolve_for_send(
             workspace=workspace, lead_id=request.lead_id,
             contact=LeadContact(phone=request.recipient_phone, email=request.recipient_email,
                                 name=request.recipient_name, alt_phones=request.alt_phones,
-                                alt_emails=request.alt_emails),
+                                alt_emails=request.alt_emails, crm=request.crm),
         )
         send_to = _send_to(request.message_type, phone, email)
         line = pinned or (line_round_robin(workspace_id=workspace.pk, lines=candidates) if candidates else None)
@@ -176,11 +179,12 @@ def message_create(*, workspace: Workspace, request: SendRequest, context: SendC
             allowed_days_of_week=request.allowed_days_of_week,
             send_fallback_sms_on_failed=request.send_fallback_sms_on_failed,
             force_fallback=request.force_fallback, attachment_urls=request.attachment_urls, subject=request.subject,
-            attachment_names=request.attachment_names,
+            attachment_names=request.attachment_names, created_by_id=context.created_by_user_id,
+            **{column: getattr(lead, column) for column in CRM_FIELDS.values()},
         )
         state.record_created(message, detail={"correlationId": context.correlation_id})
         if enqueue:
             transaction.on_commit(partial(enqueue_dispatch, message.pk))
     log.info("message.api.create_message_returned", messageId=message.pk, lineId=message.line_id,
              status=message.status, leadId=lead.pk)
-    return CreateResult(message=message, created=True)
+    return CreateResult(message=message, created=True, lead_existed=lead_existed)

@@ -68,7 +68,8 @@ def _send_reply(request: HttpRequest, thread: Thread, form: ReplyForm) -> HttpRe
         return None
     try:
         result = thread_reply(thread=thread, reply=form.reply_fields(),
-                              context=SendContext(correlation_id=getattr(request, "correlation_id", "") or ""))
+                              context=SendContext(correlation_id=getattr(request, "correlation_id", "") or "",
+                                                  created_by_user_id=request.user.pk))
     except ApiError as exc:
         form.add_error(None, f"{exc.error} ({exc.code})" if exc.code else exc.error)
         return None

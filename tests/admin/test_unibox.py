@@ -240,3 +240,13 @@ def test_reply_needs_the_add_message_permission(world_a) -> None:
     assert world_a.outbound.body in page and 'id="reply-form"' not in page
     response = client.post(thread_url(world_a.thread), {"message": "hi", "message_type": "imessage"})
     assert response.status_code == 403
+
+
+def test_a_unibox_reply_names_the_operator_who_sent_it(bob, world_a) -> None:
+    """createdByUserId: the operator for Unibox sends, null for API keys (spec's message object)."""
+    from messaging.documents import message_document
+
+    logged_in(bob).post(thread_url(world_a.thread), {"message": "Signed, Bob", "message_type": "imessage"})
+    reply = Message.objects.get(body="Signed, Bob")
+    assert reply.created_by_id == bob.pk
+    assert message_document(reply)["createdByUserId"] == bob.pk

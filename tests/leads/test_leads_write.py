@@ -196,3 +196,21 @@ def test_bulk_delete_bad_query_deletes_nothing(api, workspace, query) -> None:
     response = api.delete("/api/leads?" + query.replace("%s", lead.pk))
     assert response.status_code == 400
     assert Lead.objects.filter(pk=lead.pk).exists()
+
+
+def test_crm_links_are_set_by_create_patch_and_csv(api, workspace) -> None:
+    created = api.post("/api/leads", {"phone": "+12025550931", "ghlContactId": "ghl-1", "hsPortalId": "77"},
+                       format="json")
+    assert created.status_code in (200, 201), created.content
+    lead = Lead.objects.get(phone="+12025550931")
+    assert (lead.ghl_contact_id, lead.hs_portal_id) == ("ghl-1", "77")
+    body = _patch(api, lead.pk, {"hsContactId": "hs-9", "ghlContactId": None}, 200)
+    assert body["lead"]["hsContactId"] == "hs-9" and body["lead"]["ghlContactId"] is None
+    csv = b"phone,GHL Contact ID,HubSpot Contact ID\n+12025550932,ghl-2,hs-2\n"
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    imported = api.post("/api/leads/import", {"file": SimpleUploadedFile("leads.csv", csv, "text/csv")},
+                        format="multipart")
+    assert imported.status_code in (200, 201), imported.content
+    row = Lead.objects.get(phone="+12025550932")
+    assert (row.ghl_contact_id, row.hs_contact_id) == ("ghl-2", "hs-2")

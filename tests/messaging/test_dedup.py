@@ -113,3 +113,19 @@ def test_twenty_concurrent_identical_posts_create_exactly_one_message() -> None:
     assert {message_id for _, message_id in results} == {only}
     assert sorted(code for code, _ in results) == [200] * 19 + [201]
     assert Lead.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_key_is_the_resolved_address_so_lead_id_and_phone_are_one_send(api, line, workspace) -> None:
+    """Spec key: (workspace, recipientPhone, recipientEmail, message). A send by leadId resolves to the lead's
+    phone and email, so the same text by the lead's phone (and email) within 15 minutes is the same send."""
+    from tests.factories import LeadFactory
+
+    lead = LeadFactory(workspace=workspace, phone="+12025550777", email="ada@example.com")
+    by_lead = api.post("/api/messages", {"message": "hello", "leadId": lead.pk}, format="json")
+    by_phone = api.post("/api/messages", {"message": "hello", "recipientPhone": "+12025550777",
+                                          "recipientEmail": "ada@example.com"}, format="json")
+    assert (by_lead.status_code, by_phone.status_code) == (201, 200)
+    assert by_phone.json()["duplicateOnly"] is True
+    assert by_phone.json()["message"]["_id"] == by_lead.json()["message"]["_id"]
+    assert Message.objects.count() == 1

@@ -227,3 +227,36 @@ def test_enqueued_at_creation_and_released_when_the_broker_refuses(api, line, mo
     assert down.status_code == 201
     refused = Message.objects.get(pk=down.json()["message"]["_id"])
     assert started == [refused.pk] and refused.enqueued_at is None
+
+
+def test_a_matched_lead_is_named_and_a_new_one_is_not(api, line, workspace) -> None:
+    """Spec: a recipient matched to an existing lead answers with existingLeadIds and leadIds; the message is
+    still created (201, `success` is "true when the message was created")."""
+    lead = LeadFactory(workspace=workspace, phone="+12025550881")
+    matched = _send(api, {"message": "hi", "recipientPhone": "+12025550881"})
+    assert matched["existingLeadIds"] == [lead.pk] and matched["leadIds"] == [lead.pk]
+    assert matched["leadId"] == lead.pk and matched["success"] is True
+    by_id = _send(api, {"message": "by id", "leadId": lead.pk})
+    assert by_id["existingLeadIds"] == [lead.pk]
+    fresh = _send(api, {"message": "hi", "recipientPhone": "+12025550882"})
+    assert "existingLeadIds" not in fresh and "leadIds" not in fresh
+    duplicate = api.post("/api/messages", {"message": "hi", "recipientPhone": "+12025550881"}, format="json")
+    assert duplicate.status_code == 200 and duplicate.json()["existingLeadIds"] == [lead.pk]
+
+
+def test_crm_links_are_stored_on_the_lead_echoed_and_in_the_document(api, line, workspace) -> None:
+    body = _send(api, {"message": "hi", "recipientPhone": "+12025550883", "ghlContactId": "aMUQn0u0Z7cw0NQ7tJ5R",
+                       "ghlLocationId": "eL7DD22BdZ0rismu7qCA"})
+    assert (body["ghlContactId"], body["ghlLocationId"], body["hsPortalId"], body["hsContactId"]) == (
+        "aMUQn0u0Z7cw0NQ7tJ5R", "eL7DD22BdZ0rismu7qCA", None, None)
+    lead = Lead.objects.get(pk=body["leadId"])
+    assert (lead.ghl_contact_id, lead.ghl_location_id) == ("aMUQn0u0Z7cw0NQ7tJ5R", "eL7DD22BdZ0rismu7qCA")
+    document = body["message"]
+    assert document["ghlContactId"] == "aMUQn0u0Z7cw0NQ7tJ5R" and document["createdByUserId"] is None
+    # A later send by leadId carries the lead's links; a body value replaces the lead's.
+    later = _send(api, {"message": "again", "leadId": lead.pk, "hsContactId": "hs-42"})
+    assert later["ghlContactId"] == "aMUQn0u0Z7cw0NQ7tJ5R" and later["hsContactId"] == "hs-42"
+    assert Lead.objects.get(pk=lead.pk).hs_contact_id == "hs-42"
+    too_long = api.post("/api/messages", {"message": "x", "recipientPhone": "+12025550884",
+                                          "ghlContactId": "x" * 101}, format="json")
+    assert too_long.status_code == 400 and Message.objects.filter(recipient_phone="+12025550884").count() == 0
