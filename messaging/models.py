@@ -170,8 +170,9 @@ class Message(models.Model):
             models.Index(fields=["next_attempt_at"], name="msg_due",
                          condition=Q(status__in=["pending", "queued", "scheduled"])),
             models.Index(fields=["sending_since"], name="msg_sending", condition=Q(status="sending")),
-            models.Index(fields=["workspace", "-id"], name="msg_ws_newest"),
-            models.Index(fields=["workspace", "status", "-id"], name="msg_ws_status"),
+            # GET /api/messages, newest first: by creation time, the id breaking ties (ids only order by second).
+            models.Index(fields=["workspace", "-created_at", "-id"], name="msg_ws_created"),
+            models.Index(fields=["workspace", "status", "-created_at", "-id"], name="msg_ws_status_created"),
             models.Index(fields=["line", "status", "next_attempt_at"], name="msg_line_queue"),
             models.Index(fields=["thread", "created_at"], name="msg_thread_time"),
             models.Index(fields=["external_message_id"], name="msg_external_id",

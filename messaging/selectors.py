@@ -81,10 +81,14 @@ def message_list(*, workspace: Workspace, params: QueryDict) -> Page:
         qs = qs.filter(created_at__lte=created_to)
     cursor = params.get("cursor")
     if cursor:
-        if not is_object_id(cursor):
+        # The cursor names the last message of the previous page; the page continues below its
+        # (created_at, id): two messages of one second by different web workers keep their order.
+        after = Message.objects.filter(workspace=workspace, pk=cursor).values_list("created_at", flat=True).first() \
+            if is_object_id(cursor) else None
+        if after is None:
             raise BadRequest("Invalid cursor", code="INVALID_CURSOR")
-        qs = qs.filter(id__lt=cursor)
-    items = list(qs.order_by("-id")[: limit + 1])
+        qs = qs.filter(Q(created_at__lt=after) | Q(created_at=after, id__lt=cursor))
+    items = list(qs.order_by("-created_at", "-id")[: limit + 1])
     has_more = len(items) > limit
     items = items[:limit]
     return Page(items=items, next_cursor=items[-1].pk if has_more else None, limit=limit)

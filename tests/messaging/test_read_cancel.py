@@ -104,3 +104,30 @@ def test_cancel_from_other_statuses_is_409(api, line, status) -> None:
     assert response.status_code == 409
     assert response.json()["code"] == "MESSAGE_NOT_CANCELLABLE" and status in response.json()["error"]
     assert Message.objects.get(pk=doc["_id"]).status == status
+
+
+def test_newest_first_is_by_creation_time_when_ids_of_one_second_disagree(api, line, workspace) -> None:
+    """Ids are time-ordered only to the second: two web workers can mint them out of creation order."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    ids = [api.post("/api/messages", {"message": f"m{i}", "recipientPhone": f"+1202555071{i}"},
+                    format="json").json()["message"]["_id"] for i in range(3)]
+    base = timezone.now().replace(microsecond=0)
+    # The highest id was created first, the lowest last (all within one second).
+    for offset, message_id in zip((900_000, 500_000, 100_000), ids, strict=True):
+        Message.objects.filter(pk=message_id).update(created_at=base + timedelta(microseconds=offset))
+    body = api.get("/api/messages?limit=50").json()
+    assert [m["_id"] for m in body["messages"]][:3] == ids
+    pages, cursor = [], None
+    while True:
+        page = api.get("/api/messages?limit=1" + (f"&cursor={cursor}" if cursor else "")).json()
+        pages += [m["_id"] for m in page["messages"]]
+        cursor = page.get("nextCursor")
+        if not cursor:
+            break
+    assert pages == ids  # each page continues below the cursor's (created_at, id)
+    other = WorkspaceFactory()
+    foreign = client_for(api_key_create(workspace=other)[1])
+    assert foreign.get(f"/api/messages?cursor={ids[0]}").status_code == 400  # another workspace's id: no cursor
