@@ -50,11 +50,13 @@ def fallback_policy(message: Message, config: FallbackConfig | None) -> bool:
     - status `fallback` (no iMessage) + a configured fallback → yes, always;
     - status `failed` + sendFallbackSmsOnFailed (the message's own flag, else the workspace default)
       + a configured fallback → yes;
-    - anything else → no. An `sms` message is never re-sent as a fallback SMS.
+    - anything else → no. An `sms` message is never re-sent as a fallback SMS, and an email-only message
+      (no recipientPhone on the message) never triggers one: "Fallback SMS requires recipientPhone on the
+      message" — not the lead's stored phones (cost, and consent the integrator did not give).
     """
     if config is None or not config.is_configured:
         return False
-    if message.message_type == MessageType.SMS:
+    if message.message_type == MessageType.SMS or not message.recipient_phone:
         return False
     if message.status == Status.FALLBACK:
         return True
@@ -90,18 +92,14 @@ def fallback_enqueue(message_id: str, reason: str) -> None:
 # --- sending it, once --------------------------------------------------------------------------------
 
 def fallback_phone(message: Message) -> str:
-    """The number a fallback SMS goes to: the message's recipientPhone, else the lead's phones in order."""
-    candidates = [message.recipient_phone]
-    if message.lead_id and message.lead is not None:
-        candidates.extend(message.lead.phones())
-    for raw in candidates:
-        if not raw or is_email(raw):
-            continue
-        try:
-            return normalize_phone(raw)
-        except InvalidAddress:
-            continue
-    return ""
+    """The number a fallback SMS goes to: the message's recipientPhone (spec), never the lead's other phones."""
+    raw = message.recipient_phone
+    if not raw or is_email(raw):
+        return ""
+    try:
+        return normalize_phone(raw)
+    except InvalidAddress:
+        return ""
 
 
 def fallback_idempotency_key(message_id: str) -> str:

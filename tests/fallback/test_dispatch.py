@@ -104,12 +104,14 @@ def test_message_without_any_phone_fails_clearly(twilio_config, workspace) -> No
 
 
 @responses.activate
-def test_lead_phone_is_used_when_the_message_has_none(twilio_config, workspace) -> None:
+def test_the_leads_phones_are_not_used_when_the_message_has_none(twilio_config, workspace) -> None:
+    """Spec (issue 16): "Fallback SMS requires recipientPhone on the message"; an email-only message's lead
+    phones are not texted (this test pinned the opposite before)."""
     responses.post(TWILIO_MESSAGES_URL, json=twilio_message(), status=201)
     lead = LeadFactory(workspace=workspace, phone="", alt_phone1="+12025550177", email="jane@example.com")
     message = _fallback_message(workspace, lead=lead, recipient_phone="", recipient_email="jane@example.com")
-    assert fallback_sms_send(message_id=message.pk, reason="no_imessage").sent
-    assert parse_qs(responses.calls[0].request.body)["To"] == ["+12025550177"]
+    outcome = fallback_sms_send(message_id=message.pk, reason="no_imessage")
+    assert not outcome.sent and outcome.error_code == "NO_PHONE" and len(responses.calls) == 0
 
 
 @responses.activate

@@ -19,8 +19,17 @@ def _config(*, configured: bool = True, workspace_default: bool = False, provide
     return config
 
 
-def _message(status: str, flag: bool | None = None, message_type: str = "imessage") -> Message:
-    return Message(status=status, send_fallback_sms_on_failed=flag, message_type=message_type)
+def _message(status: str, flag: bool | None = None, message_type: str = "imessage",
+             recipient_phone: str = "+12025550100") -> Message:
+    return Message(status=status, send_fallback_sms_on_failed=flag, message_type=message_type,
+                   recipient_phone=recipient_phone)
+
+
+def test_an_email_only_message_never_fires() -> None:
+    """Spec: "Fallback SMS requires recipientPhone on the message. Email-only messages will not trigger
+    fallback SMS" — whatever the status, flag and configuration."""
+    assert fallback_policy(_message("fallback", recipient_phone=""), _config()) is False
+    assert fallback_policy(_message("failed", flag=True, recipient_phone=""), _config()) is False
 
 
 @pytest.mark.parametrize("provider", ["twilio", "ghl", "webhook"])

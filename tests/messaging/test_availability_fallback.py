@@ -279,3 +279,21 @@ def test_email_messages_go_out_over_smtp(api, workspace) -> None:
     assert "Hi Ada, hello from Tuco" in mail.get_payload(decode=True).decode()
     assert mail["Message-ID"] == message.email_message_id
     assert SendAttempt.objects.get(message=message).channel == "smtp"
+
+
+@responses.activate
+def test_an_email_only_message_never_triggers_a_fallback_sms_even_if_its_lead_has_a_phone(api, workspace,
+                                                                                          papi_line) -> None:
+    """Spec: "Fallback SMS requires recipientPhone on the message. Email-only messages will not trigger
+    fallback SMS." The lead's stored phone is not used (cost, and consent)."""
+    FallbackConfigFactory(workspace=workspace, send_fallback_sms_on_failed=True)
+    lead = LeadFactory(workspace=workspace, phone="+12025550077", email="only@example.com")
+    handles({"only@example.com": False, "+12025550077": False})
+    message = _create(api, recipientEmail="only@example.com", sendFallbackSmsOnFailed=True)
+    assert message.recipient_phone == "" and message.lead_id == lead.pk
+    assert send_message(message.pk) == "fallback"
+    message.refresh_from_db()
+    assert message.status == "fallback" and message.fallback_sms_status == ""  # never requested
+    assert not [c for c in responses.calls if "twilio" in c.request.url]
+    outcome = fallback_sms_send(message_id=message.pk, reason="imessage_unavailable")  # even if asked directly
+    assert outcome.error_code == "NO_PHONE" and not [c for c in responses.calls if "twilio" in c.request.url]
