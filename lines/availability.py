@@ -19,8 +19,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from lines.capacity import _DAILY, _count_up
+from lines.health import device_mark_unhealthy
 from lines.models import AvailabilityResult, Device, Line, LineDailyUsage
 from lines.relay.client import relay_for_device
+from lines.relay.errors import line_fault_detail
 from tuco.calendar import local_day, next_local_midnight
 from tuco.logging import get_logger
 from tuco.rotation import next_in_turn
@@ -137,9 +139,14 @@ def check_address(*, workspace_id: str, address: str, lines: list[Line], now: da
             continue
         try:
             available = relay_for_device(line.device, private_api=True).check_imessage(address=address)
-        except SendError:
+        except SendError as error:
             release_check(line=line, now=now)  # a failed check does not spend the budget
-            raise
+            if not error.line_fault or line is lines[-1]:
+                raise
+            # This Mac cannot check (relay down, helper gone): it goes unhealthy, the next line checks.
+            device_mark_unhealthy(device_id=line.device_id, reason=line_fault_detail(error))
+            log.warning("availability.line_fault", lineId=line.pk, error=error.message[:300])
+            continue
         cache_put(workspace_id=workspace_id, address=address, available=available, line_id=line.pk, now=now)
         log.info("availability.checked", address=address, available=available, lineId=line.pk)
         return Check(address=address, available=available, cached=False, line_id=line.pk)

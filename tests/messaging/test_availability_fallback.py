@@ -297,3 +297,81 @@ def test_an_email_only_message_never_triggers_a_fallback_sms_even_if_its_lead_ha
     assert not [c for c in responses.calls if "twilio" in c.request.url]
     outcome = fallback_sms_send(message_id=message.pk, reason="imessage_unavailable")  # even if asked directly
     assert outcome.error_code == "NO_PHONE" and not [c for c in responses.calls if "twilio" in c.request.url]
+
+
+CHECKER = "http://checker.test:8765"
+
+
+def _checker_answers(directory: dict[str, bool]) -> list[str]:
+    asked: list[str] = []
+
+    def callback(request: Any) -> tuple[int, dict[str, str], str]:
+        address = parse_qs(urlsplit(request.url).query)["address"][0]
+        asked.append(address)
+        return 200, {}, json.dumps({"status": 200, "message": "Success", "data": {"available": directory[address]}})
+
+    responses.add_callback(responses.GET, f"{CHECKER}/api/v1/handle/availability/imessage", callback=callback)
+    return asked
+
+
+@pytest.fixture
+def plain_and_papi_lines(workspace):
+    """A line without the Private API (the sender) and another Mac's line with it (the checker)."""
+    plain = LineFactory(workspace=workspace, device=DeviceFactory(workspace=workspace, relay_url=RELAY,
+                                                                  private_api=False))
+    checker = LineFactory(workspace=workspace, device=DeviceFactory(workspace=workspace, relay_url=CHECKER,
+                                                                    private_api=True), availability_daily_cap=70)
+    return plain, checker
+
+
+@responses.activate
+def test_a_send_from_a_plain_line_is_checked_through_the_workspaces_private_api_line(api, workspace,
+                                                                                     plain_and_papi_lines) -> None:
+    """Spec: "If the workspace has a line with Private API, Tuco checks whether the recipient supports iMessage."
+    The check runs on the Private API line (its budget), the send on the line that was chosen."""
+    plain, checker = plain_and_papi_lines
+    lead = LeadFactory(workspace=workspace, phone="+12025550301", alt_phone1="+12025550302")
+    asked = _checker_answers({"+12025550301": False, "+12025550302": True})
+    sent = relay_accepts_everything()
+    message = _create(api, leadId=lead.pk, fromLineId=plain.pk)
+    assert send_message(message.pk) == "sent"
+    assert asked == ["+12025550301", "+12025550302"]
+    assert [s["address"] for s in sent] == ["+12025550302"] and sent[0]["base"] == RELAY  # the plain line sent
+    assert LineDailyUsage.objects.get(line=checker).availability_count == 2  # the checker's budget
+    assert LineDailyUsage.objects.get(line=plain).total_count == 1
+    message.refresh_from_db()
+    assert message.send_to_address == "+12025550302" and message.checked_addresses == asked
+
+
+@responses.activate
+def test_nobody_on_imessage_from_a_plain_line_is_fallback(api, workspace, plain_and_papi_lines) -> None:
+    plain, _ = plain_and_papi_lines
+    FallbackConfigFactory(workspace=workspace)
+    _checker_answers({"+12025550311": False})
+    message = _create(api, recipientPhone="+12025550311", fromLineId=plain.pk)
+    assert send_message(message.pk) == "fallback"
+    message.refresh_from_db()
+    assert message.status == "fallback" and message.fallback_sms_status == "pending"
+
+
+@responses.activate
+def test_a_dead_checker_goes_unhealthy_and_the_plain_line_still_sends(api, workspace, plain_and_papi_lines) -> None:
+    plain, checker = plain_and_papi_lines
+    responses.get(f"{CHECKER}/api/v1/handle/availability/imessage", status=401,  # its password is refused
+                  json={"status": 401, "message": "You are not authorized to access this resource",
+                        "error": {"type": "Authentication Error", "message": "Unauthorized"}})
+    sent = relay_accepts_everything()
+    message = _create(api, recipientPhone="+12025550321", fromLineId=plain.pk)
+    assert send_message(message.pk) == "sent" and len(sent) == 1
+    checker.refresh_from_db()
+    assert checker.health_status == "unhealthy"
+    assert message.events.filter(reason="availability_skipped").exists()
+
+
+@responses.activate
+def test_a_workspace_without_a_private_api_line_sends_without_a_check(api, workspace) -> None:
+    plain = LineFactory(workspace=workspace, device=DeviceFactory(workspace=workspace, relay_url=RELAY))
+    sent = relay_accepts_everything()
+    message = _create(api, recipientPhone="+12025550331", fromLineId=plain.pk)
+    assert send_message(message.pk) == "sent" and len(sent) == 1
+    assert not message.events.filter(reason="availability_checked").exists()

@@ -1,6 +1,9 @@
 """The availability step of an iMessage send (spec: "What happens after the API call", step 3).
 
-Runs after the claim and before the relay call, only when the sending line's Mac has the Private API.
+Runs after the claim and before the relay call whenever the workspace has a line with the Private API
+(spec: "If the workspace has a line with Private API, Tuco checks whether the recipient supports
+iMessage"): the sending line checks when its own Mac has the Private API, otherwise one of the
+workspace's Private API lines does (round-robin), spending that line's daily check budget.
 Addresses are tried in the spec's order — phone → altPhone1-3 → email → altEmail1-3 — and the first
 one on iMessage becomes the send-to address. None → `UNAVAILABLE` (the send path sets status
 `fallback`, with the checked addresses, which fires the fallback when one is configured). A relay
@@ -46,12 +49,17 @@ def imessage_addresses(message: Message, lead: Lead | None) -> list[str]:
 
 
 def resolve_address(claimed: Claimed, lead: Lead | None) -> tuple[str | None, Outcome | None]:
-    """(address to send to, None) — or (None, the outcome instead)."""
+    """(address to send to, None) — or (None, the outcome instead). The address stays the message's own
+    when the workspace has no line that can check."""
     message, line, attempt = claimed.message, claimed.line, claimed.attempt
-    assert line is not None and attempt is not None
+    assert line is not None and line.device is not None and attempt is not None
+    sender_checks = line.device.private_api
+    lines = checking_lines(workspace_id=message.workspace_id, first=line if sender_checks else None)
+    if not lines:
+        return message.send_to_address, None
     now = timezone.now()
     outcome = first_available(workspace_id=message.workspace_id, addresses=imessage_addresses(message, lead),
-                              lines=checking_lines(workspace_id=message.workspace_id, first=line), now=now)
+                              lines=lines, now=now)
     detail: dict[str, Any] = {"checks": [{"address": c.address, "available": c.available, "cached": c.cached}
                                          for c in outcome.checks]}
     state.record_fact(message.pk, reason="availability_checked", detail=detail)
@@ -59,8 +67,13 @@ def resolve_address(claimed: Claimed, lead: Lead | None) -> tuple[str | None, Ou
     if outcome.error is not None:
         attempts.attempt_finish(attempt.pk, outcome=SendAttempt.Outcome.NOT_SENT, error_class="availability",
                                 error=outcome.error.message)
-        if outcome.error.line_fault:
+        if outcome.error.line_fault and sender_checks:
             return None, Outcome(Result.LINE_FAULT, error=outcome.error)
+        if outcome.error.line_fault:
+            # Every checking Mac is down (each went unhealthy) but the sending line is fine: send as a
+            # workspace without a Private API line does, rather than hold the message for a helper.
+            state.record_fact(message.pk, reason="availability_skipped", detail={"error": outcome.error.message})
+            return message.send_to_address, None
         return None, Outcome(Result.FAILED, error=SendError(f"availability API error: {outcome.error.message}",
                                                             "AVAILABILITY_ERROR", True))
 

@@ -70,7 +70,7 @@ class IMessageChannel:
         lead = message.lead
         address = message.send_to_address
         done: dict[str, str] = dict(message.parts_sent or {})
-        if device.private_api and not resume and not done:
+        if not resume and not done:
             resolved, instead = resolve_address(claimed, lead)
             if instead is not None:
                 return instead
