@@ -141,11 +141,13 @@ def check_address(*, workspace_id: str, address: str, lines: list[Line], now: da
             available = relay_for_device(line.device, private_api=True).check_imessage(address=address)
         except SendError as error:
             release_check(line=line, now=now)  # a failed check does not spend the budget
-            if not error.line_fault or line is lines[-1]:
+            if not error.line_fault:
                 raise
             # This Mac cannot check (relay down, helper gone): it goes unhealthy, the next line checks.
             device_mark_unhealthy(device_id=line.device_id, reason=line_fault_detail(error))
             log.warning("availability.line_fault", lineId=line.pk, error=error.message[:300])
+            if line is lines[-1]:
+                raise
             continue
         cache_put(workspace_id=workspace_id, address=address, available=available, line_id=line.pk, now=now)
         log.info("availability.checked", address=address, available=available, lineId=line.pk)
