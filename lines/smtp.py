@@ -34,6 +34,7 @@ log = get_logger(__name__)
 SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 TIMEOUT_SECONDS = 30
 DEFAULT_MESSAGE_ID_DOMAIN = "mail.tuco.ai"
+RECIPIENT_REFUSED = "recipient_refused"
 
 
 def message_id_domain() -> str:
@@ -61,8 +62,9 @@ def classify_smtp_error(exc: BaseException, *, during_send: bool) -> SendError:
     """Map an smtplib / socket failure onto permanent (5xx) vs transient (4xx, connection)."""
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         code, text = next(iter(exc.recipients.values()), (450, b"recipient refused"))
+        # kind "recipient_refused": the server refused this address, not us (another address may work).
         return SendError(f"SMTP {code}: recipient refused: {_smtp_text(text)}", code=f"SMTP_{code}",
-                         permanent=500 <= code < 600, response_code=code)
+                         permanent=500 <= code < 600, response_code=code, kind=RECIPIENT_REFUSED)
     if isinstance(exc, smtplib.SMTPResponseException):
         code = int(exc.smtp_code)
         what = "authentication failed" if isinstance(exc, smtplib.SMTPAuthenticationError) else "refused"

@@ -60,6 +60,17 @@ class InboundEmail:
     subject: str = ""
     attachment_names: list[str] = field(default_factory=list)
     received_at: datetime | None = None
+    bounce: Bounce | None = None  # a delivery status notification (RFC 3464) saying a recipient failed
+
+
+@dataclass(frozen=True)
+class Bounce:
+    """A hard bounce: the remote server refused `recipient` for good (Action: failed, Status: 5.x.x)."""
+
+    recipient: str
+    status: str  # e.g. "5.1.1"
+    diagnostic: str
+    original_message_ids: list[str]  # the bounced email's Message-ID (from the returned headers) first
 
 
 def inbound_email_url(line: Line) -> str:
@@ -171,7 +182,46 @@ def _parse(raw: bytes) -> InboundEmail:
     subject = " ".join(_header(mail, "Subject").replace("\x00", "").split())[:200]
     return InboundEmail(sender=senders[0].strip().lower(), message_id=message_id, answers=answers,
                         text=reply_text(_body_text(mail)), subject=subject, attachment_names=names,
-                        received_at=received_at)
+                        received_at=received_at, bounce=_hard_bounce(mail, answers))
+
+
+def _hard_bounce(mail: EmailMessage, answers: list[str]) -> Bounce | None:
+    """RFC 3464: multipart/report; report-type=delivery-status, a message/delivery-status part whose
+    per-recipient fields say `Action: failed` with a 5.x.x `Status`. Soft bounces (4.x.x, `delayed`)
+    are the remote MTA's to retry: None."""
+    if mail.get_content_type() != "multipart/report" or \
+            (mail.get_param("report-type") or "").lower() != "delivery-status":
+        return None
+    status_part = next((p for p in mail.walk() if p.get_content_type() == "message/delivery-status"), None)
+    if status_part is None:
+        return None
+    payload = status_part.get_payload()
+    groups = [g for g in payload if hasattr(g, "get")] if isinstance(payload, list) else []
+    for group in groups[1:] or groups:  # the first group is per-message, the rest per-recipient
+        action = str(group.get("Action", "")).strip().lower()
+        status = str(group.get("Status", "")).strip()[:20]
+        final = str(group.get("Final-Recipient", "") or group.get("Original-Recipient", ""))
+        recipient = final.split(";", 1)[-1].strip().strip("<>").lower()[:MAX_ADDRESS]
+        if action == "failed" and status.startswith("5") and "@" in recipient:
+            returned = next((p for p in mail.walk()
+                             if p.get_content_type() in ("message/rfc822", "text/rfc822-headers")), None)
+            original: list[str] = []
+            if returned is not None:
+                inner = returned.get_payload(0) if returned.is_multipart() else None
+                headers = inner if inner is not None else message_from_bytes(
+                    returned.get_payload(decode=True) or b"", policy=policy.default)
+                original = _MESSAGE_ID.findall(_raw_header(headers, "Message-ID")[:MAX_HEADER])
+            diagnostic = " ".join(str(group.get("Diagnostic-Code", "")).split())[:300]
+            return Bounce(recipient=recipient, status=status, diagnostic=diagnostic,
+                          original_message_ids=[*original, *answers])
+    return None
+
+
+def bounce_event(bounce: Bounce) -> InboundEvent:
+    """A hard bounce is the provider's FAILED for the email it names (by Message-ID)."""
+    return InboundEvent(EventType.FAILED, "email", external_id=bounce.original_message_ids[0] if
+                        bounce.original_message_ids else "", sender=bounce.recipient, error_code=bounce.status,
+                        answers=bounce.original_message_ids, text=bounce.diagnostic)
 
 
 def reply_event(mail: InboundEmail) -> InboundEvent:

@@ -20,8 +20,9 @@ from lines.relay.client import relay_for_device
 from messaging.inbound.events import EventType, InboundEvent
 from messaging.models import Direction, FallbackStatus, Message, MessageType, SendAttempt, Status
 from messaging.send import attempts, state
+from messaging.send.channels.email import next_email_address
 from messaging.send.outcome import individual_policy
-from messaging.send.outcomes import retry_or_fail
+from messaging.send.outcomes import fail, retry_or_fail
 from tuco.logging import get_logger
 from tuco.models import Workspace
 from tuco.send_errors import SendError
@@ -125,6 +126,30 @@ def _device_send_error(line: Line, event: InboundEvent) -> str:
     retry_or_fail(message, error=f"device reported error {code} after accepting the message", code="DEVICE_ERROR",
                   policy=individual_policy(), from_statuses=(Status.SENT,))
     return "retrying"
+
+
+# --- email bounces ------------------------------------------------------------------------------------
+
+def email_bounce_apply(*, line: Line, event: InboundEvent) -> str:
+    """A hard bounce of one of our emails (found by its Message-ID within the line's workspace): the next
+    alternate address gets it, or, with none left, the message fails. Answers "bounced" | "failed" |
+    "unknown" | "stale"."""
+    message = (Message.objects.select_related("lead")
+               .filter(workspace_id=line.workspace_id, direction=Direction.OUTBOUND, message_type=MessageType.EMAIL,
+                       email_message_id__in=[a for a in event.answers if a][:20]).first())
+    if message is None:
+        log.info("email.bounce_unknown", lineId=line.pk, workspaceId=line.workspace_id)
+        return "unknown"
+    if message.status != Status.SENT or message.send_to_address.lower() != event.sender:
+        return "stale"  # already moved on (or the bounce names an address this send did not use)
+    attempts.attempts_mark_bounced(message_id=message.pk, address=event.sender, status=event.error_code)
+    error = f"email to {event.sender} bounced ({event.error_code}{': ' + event.text if event.text else ''})"
+    log.warning("email.bounced", messageId=message.pk, status=event.error_code, correlationId=message.correlation_id)
+    alternate = next_email_address(message, event.sender)
+    if alternate is not None:
+        return "bounced" if state.email_bounced_to(message, address=alternate, error=error) else "stale"
+    fail(message, error=error, code="EMAIL_BOUNCED", from_statuses=(Status.SENT,))
+    return "failed"
 
 
 # --- Twilio ----------------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from lines.models import Line
 from messaging.inbound import bluebubbles, email, twilio
 from messaging.inbound.events import EventType
 from messaging.inbound.store import reply_store
-from messaging.inbound.tracking import relay_event_apply, twilio_status_apply
+from messaging.inbound.tracking import email_bounce_apply, relay_event_apply, twilio_status_apply
 from tuco.db import checked_connection
 from tuco.ids import OBJECT_ID_RE, is_object_id
 from tuco.limits import body_limit_for
@@ -103,7 +103,10 @@ def email_inbound_webhook(request: HttpRequest, line_id: str) -> JsonResponse:
         mail = email.parse_inbound_email(_raw_email(request))
     except email.NotAnEmail as exc:
         return JsonResponse({"error": f"Not an email: {exc}", "code": "INVALID_EMAIL_MESSAGE"}, status=400)
-    result = reply_store(workspace_id=line.workspace_id, line=line, event=email.reply_event(mail))
+    if mail.bounce is not None:
+        result = email_bounce_apply(line=line, event=email.bounce_event(mail.bounce))
+    else:
+        result = reply_store(workspace_id=line.workspace_id, line=line, event=email.reply_event(mail))
     log.info("email.inbound", lineId=line.pk, result=result, workspaceId=line.workspace_id,
              answered=bool(mail.answers))
     return JsonResponse({"ok": True, "result": result})

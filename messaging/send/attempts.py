@@ -93,6 +93,12 @@ def attempts_mark_device_error(*, message_id: str, guid: str, code: object) -> N
         outcome=Outcome.NOT_SENT, error_class="device_error", error=f"device error {code}")
 
 
+def attempts_mark_bounced(*, message_id: str, address: str, status: str) -> None:
+    """A hard bounce came back for the email sent to `address`: that attempt did not deliver."""
+    SendAttempt.objects.filter(message_id=message_id, to_address__iexact=address, outcome=Outcome.SENT).update(
+        outcome=Outcome.NOT_SENT, error_class="bounced", error=f"hard bounce {status}"[:2000])
+
+
 class AttemptRecorder:
     """Open one SendAttempt row for a provider call, then close it with a result or an error."""
 

@@ -318,6 +318,20 @@ def record_read(message: Message, read_at: datetime) -> bool:
     return True
 
 
+def email_bounced_to(message: Message, *, address: str, error: str) -> Message | None:
+    """`sent → queued` for a bounced email: the next alternate `address`, due now (the bounce is the
+    remote server's word, after our send was accepted)."""
+    now = timezone.now()
+    moved = transition(message.pk, to=Status.QUEUED, allowed_from=(Status.SENT,), reason="email_bounced",
+                       fields={"send_to_address": address, "sent_at": None, "external_message_id": "",
+                               "email_message_id": "", "queued_reason": QueuedReason.RETRY_WAIT,
+                               "next_attempt_at": now, "enqueued_at": None, "error": error[:2000]},
+                       detail={"nextAddress": address, "error": error[:500]}, now=now)
+    if moved is not None:
+        transaction.on_commit(lambda: dispatch_at(message.pk, now))
+    return moved
+
+
 def forget_errored_part(message: Message, guid: str) -> None:
     """The device marked a part it had accepted as failed: forget that part so the retry sends it
     again (parts that did go stay sent), and the send it stood for."""

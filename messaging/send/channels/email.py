@@ -1,5 +1,10 @@
 """The email channel: one message over the email line's own SMTP server (lines.smtp).
 
+Addresses in the spec's order: the message's email, then the lead's altEmail1-3. A permanent refusal
+of the recipient by the server (5xx on RCPT) moves on to the next address at once; a temporary one is
+retried on the same address after the gap. A hard bounce that comes back later (to the line's inbound
+hook) moves the message on too (messaging.inbound.tracking).
+
 Each send gets a generated Message-ID, recorded on the message before the SMTP call so a reply
 threads onto it (In-Reply-To / References); an email on a thread they wrote on names their latest
 email. SMTP errors are classified by reply code: 5xx permanent, 4xx and connection trouble
@@ -15,7 +20,7 @@ from typing import ClassVar
 from django.utils import timezone
 
 from lines.models import Line
-from lines.smtp import new_message_id_header, smtp_check_line, smtp_deliver, smtp_prepare
+from lines.smtp import RECIPIENT_REFUSED, new_message_id_header, smtp_check_line, smtp_deliver, smtp_prepare
 from messaging.models import Direction, Message, MessageType, SendAttempt
 from messaging.personalize import render_message
 from messaging.send import attempts, state
@@ -57,6 +62,29 @@ def email_answered(message: Message) -> str:
             .order_by("-created_at").values_list("external_message_id", flat=True).first() or "")
 
 
+def email_addresses(message: Message) -> list[str]:
+    """The spec's priority: recipientEmail, then the lead's email → altEmail1-3; no duplicates (the address
+    being sent to marks the place in this list, it does not reorder it)."""
+    raw = [message.recipient_email]
+    if message.lead_id and message.lead is not None:
+        raw.extend(message.lead.emails())
+    raw.append(message.send_to_address)
+    seen: list[str] = []
+    for value in raw:
+        address = (value or "").strip().lower()
+        if "@" in address and address not in seen:
+            seen.append(address)
+    return seen
+
+
+def next_email_address(message: Message, after: str) -> str | None:
+    addresses = email_addresses(message)
+    if after.lower() not in addresses:
+        return None
+    later = addresses[addresses.index(after.lower()) + 1:]
+    return later[0] if later else None
+
+
 class EmailChannel:
     attempt_channel: ClassVar[str] = "smtp"
     uses_line: ClassVar[bool] = True
@@ -65,19 +93,32 @@ class EmailChannel:
     def send(self, claimed: Claimed, *, resume: bool = False) -> Outcome:
         message, line, attempt = claimed.message, claimed.line, claimed.attempt
         assert line is not None and attempt is not None
-        started = timezone.now()
-        try:
-            result = email_send(line=line, to=message.send_to_address, subject=_subject(message, line.display_name),
-                                body=render_message(message), message_id=message.pk,
-                                in_reply_to=email_answered(message))
-        except SendError as error:
-            attempts.attempt_finish(attempt.pk, outcome=SendAttempt.Outcome.UNKNOWN if error.maybe_sent
-                                    else SendAttempt.Outcome.NOT_SENT, started=started,
-                                    response_code=error.response_code, error_class=error.code, error=error.message)
-            return Outcome(Result.FAILED if error.permanent else Result.TRANSIENT, error=error)
-        attempts.attempt_finish(attempt.pk, outcome=SendAttempt.Outcome.SENT, started=started, response_code=250,
-                                external_id=result.message_id_header)
-        return Outcome(Result.SENT, external_id=result.message_id_header, via="smtp_accepted", attempt_id=attempt.pk)
+        address = message.send_to_address
+        while True:
+            started = timezone.now()
+            try:
+                result = email_send(line=line, to=address, subject=_subject(message, line.display_name),
+                                    body=render_message(message), message_id=message.pk,
+                                    in_reply_to=email_answered(message))
+            except SendError as error:
+                attempts.attempt_finish(attempt.pk, outcome=SendAttempt.Outcome.UNKNOWN if error.maybe_sent
+                                        else SendAttempt.Outcome.NOT_SENT, started=started,
+                                        response_code=error.response_code, error_class=error.code,
+                                        error=error.message)
+                alternate = next_email_address(message, address) if \
+                    error.permanent and error.kind == RECIPIENT_REFUSED else None
+                if alternate is None:
+                    return Outcome(Result.FAILED if error.permanent else Result.TRANSIENT, error=error)
+                # The server refused this address for good: the next one, in a new attempt of the same claim.
+                address = alternate
+                state.record_send_to(message.pk, address)
+                attempt = attempts.attempt_open(message_id=message.pk, channel=self.attempt_channel,
+                                                line_id=line.pk, to_address=address, started_at=timezone.now())
+                continue
+            attempts.attempt_finish(attempt.pk, outcome=SendAttempt.Outcome.SENT, started=started, response_code=250,
+                                    external_id=result.message_id_header)
+            return Outcome(Result.SENT, external_id=result.message_id_header, via="smtp_accepted",
+                           attempt_id=attempt.pk)
 
     def verify(self, message: Message, attempt: SendAttempt, *, final: bool) -> Outcome:
         raise NotImplementedError("an SMTP server cannot be asked whether an ambiguous send went out")
