@@ -53,6 +53,7 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "ghlLocationId": ("ghllocationid", "highlevellocationid", "gohighlevellocationid"),
     "hsPortalId": ("hsportalid", "hubspotportalid"),
     "hsContactId": ("hscontactid", "hubspotcontactid", "hubspotid"),
+    "tags": ("tags", "tag", "labels", "label"),
 }
 _ALIAS_TO_FIELD = {alias: name for name, aliases in HEADER_ALIASES.items() for alias in aliases}
 

@@ -31,7 +31,9 @@ PHONE_FIELDS = {"phone": "phone", "altPhone1": "alt_phone1", "altPhone2": "alt_p
 EMAIL_FIELDS = {"email": "email", "altEmail1": "alt_email1", "altEmail2": "alt_email2", "altEmail3": "alt_email3"}
 MAX_PHONE_INPUT = 64
 MAX_EMAIL_INPUT = 254
-LEAD_INPUT_FIELDS = (*TEXT_FIELDS, *PHONE_FIELDS, *EMAIL_FIELDS, "customFields")
+LEAD_INPUT_FIELDS = (*TEXT_FIELDS, *PHONE_FIELDS, *EMAIL_FIELDS, "customFields", "tags")
+MAX_TAGS = 50
+MAX_TAG = 100
 NO_CONTACT = "Lead must have a phone or an email"
 
 
@@ -112,6 +114,9 @@ def check_lead_types(raw: Any, where: str) -> dict[str, Any]:
         if key == "customFields":
             checked[key] = check_custom_fields(value, f"{where}.customFields" if where else key)
             continue
+        if key == "tags":
+            checked[key] = check_tags(value, f"{where}.tags" if where else key)
+            continue
         name = f"{where}.{key}" if where else key
         if not isinstance(value, str):
             raise BadRequest(f"{name} must be a string", code="VALIDATION_ERROR")
@@ -121,6 +126,18 @@ def check_lead_types(raw: Any, where: str) -> dict[str, Any]:
             raise BadRequest(f"{name} must be at most {limit} characters", code="VALIDATION_ERROR")
         checked[key] = clean_text(value)
     return checked
+
+
+def check_tags(value: Any, where: str) -> list[str]:
+    """An array of strings, or one comma-separated string (a CSV column): lowercased, unique, sorted."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(tag, str) for tag in items):
+        raise BadRequest(f"{where} must be an array of strings", code="VALIDATION_ERROR")
+    tags = sorted({clean_text(tag).strip().lower() for tag in items if tag.strip()})
+    if len(tags) > MAX_TAGS or any(len(tag) > MAX_TAG for tag in tags):
+        raise BadRequest(f"{where}: at most {MAX_TAGS} tags of at most {MAX_TAG} characters",
+                         code="VALIDATION_ERROR")
+    return tags
 
 
 def check_custom_fields(value: Any, where: str) -> dict[str, Any]:
@@ -176,6 +193,8 @@ def build_row(fields: dict[str, Any], region: str) -> LeadRow | str:
             return str(exc)
     if not values.get("phone") and not values.get("email"):
         return NO_CONTACT
+    if fields.get("tags"):
+        values["tags"] = fields["tags"]
     custom = fields.get("customFields")
     if custom:
         if len(json.dumps(custom, ensure_ascii=False)) > MAX_CUSTOM_JSON:

@@ -31,6 +31,10 @@ class LeadList(models.Model):
         return self.name
 
 
+def no_tags() -> list[str]:
+    return []  # (inside Lead, `list` names the lead's list)
+
+
 class Lead(models.Model):
     class Availability(models.TextChoices):
         UNKNOWN = "unknown"
@@ -62,6 +66,8 @@ class Lead(models.Model):
     hs_contact_id = models.CharField(max_length=100, blank=True, default="")
     notes = models.TextField(blank=True, default="")
     custom_fields = models.JSONField(default=dict, blank=True)
+    # Labels for segmenting (campaign stop conditions: "has / has not a tag"); lowercase, unique, sorted.
+    tags = models.JSONField(default=no_tags, blank=True)
     source = models.CharField(max_length=50, blank=True, default="api")
     availability_status = models.CharField(max_length=16, choices=Availability.choices,
                                            default=Availability.UNKNOWN)

@@ -47,6 +47,8 @@ class LeadInput(serializers.Serializer):
     ghlLocationId = _text(100)
     hsPortalId = _text(100)
     hsContactId = _text(100)
+    tags = serializers.ListField(child=serializers.CharField(max_length=100), required=False, max_length=50,
+                                 help_text="Labels (or one comma-separated string); campaign stop conditions use them.")
     customFields = CustomFieldsInput(required=False)
 
 
@@ -84,6 +86,7 @@ class LeadDocument(serializers.Serializer):
     hsPortalId = nstr()
     hsContactId = nstr()
     customFields = serializers.DictField()
+    tags = serializers.ListField(child=serializers.CharField())
     listId = nstr()
     workspaceId = serializers.CharField()
     source = nstr()

@@ -50,6 +50,7 @@ def lead_document(lead: Lead) -> dict[str, Any]:
         "hsPortalId": _nz(lead.hs_portal_id),
         "hsContactId": _nz(lead.hs_contact_id),
         "customFields": lead.custom_fields or {},
+        "tags": lead.tags or [],
         "listId": lead.list_id,
         "workspaceId": lead.workspace_id,
         "source": _nz(lead.source),

@@ -133,6 +133,22 @@ def lead_resolve_for_send(*, workspace: Workspace, lead_id: str, contact: LeadCo
     return lead, True
 
 
+def lead_find_or_create(*, workspace: Workspace, values: dict[str, Any], list_id: str | None) -> tuple[Lead, bool]:
+    """The workspace's lead with this phone (else email), or a new one in `list_id` (else Quick Sends):
+    (lead, created). A concurrent create of the same lead ends with one lead."""
+    phone, email = values.get("phone", ""), values.get("email", "")
+    lead = _find_by_contact(workspace=workspace, phone=phone, email=email)
+    if lead is not None:
+        return lead, False
+    candidate = Lead(workspace=workspace, list_id=list_id or quick_sends_list_id(workspace=workspace), source="api",
+                     **values)
+    if insert_or_nothing(candidate):
+        return candidate, True
+    lead = _find_by_contact(workspace=workspace, phone=phone, email=email)
+    assert lead is not None
+    return lead, False
+
+
 def quick_sends_cache_clear(*, workspace: Workspace) -> None:
     _quick_sends_ids.pop(workspace.pk, None)
 
@@ -188,6 +204,9 @@ def parse_lead_patch(data: Any) -> LeadPatch:
             if not is_object_id(list_id):
                 raise BadRequest("Invalid listId", code="INVALID_ID")
             patch.list_id = list_id
+            continue
+        if key == "tags":
+            patch.values["tags"] = checked.get("tags") or []
             continue
         text = (checked.get(key) or "").strip()
         if key in TEXT_FIELDS:

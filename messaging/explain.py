@@ -26,6 +26,7 @@ REASON_SENTENCES = {
     QueuedReason.AVAILABILITY_BUDGET: "Every line spent today's availability-check budget; it resets at {at}.",
     QueuedReason.RETRY_WAIT: "The last send attempt did not go out ({detail}); the next attempt is at {at}.",
     QueuedReason.LINE_BUSY: "Another message on this line is ahead of it; it is re-checked at {at}.",
+    QueuedReason.CAMPAIGN_PAUSED: "Its campaign is paused; it is sent when the campaign is resumed.",
     QueuedReason.THREAD_ORDER: "An earlier message to this recipient goes first; it is re-checked at {at}.",
 }
 

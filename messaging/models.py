@@ -118,6 +118,15 @@ class Message(models.Model):
     ghl_location_id = models.CharField(max_length=100, blank=True, default="")
     hs_portal_id = models.CharField(max_length=100, blank=True, default="")
     hs_contact_id = models.CharField(max_length=100, blank=True, default="")
+    # Campaign messages: the campaign, step and enrollment they belong to. Plain ids, no foreign keys: the
+    # campaigns app sits above messaging (docs/architecture.md); one message per (enrollment, step).
+    campaign_id = models.CharField(max_length=24, blank=True, default="")
+    step_index = models.PositiveSmallIntegerField(null=True, blank=True)
+    enrollment_id = models.CharField(max_length=24, blank=True, default="")
+    # The lines this message may use, in order, each tried once (a campaign's step 0 tries the campaign's
+    # lines); empty: the usual line choice (messaging.send.pacing).
+    line_choices = models.JSONField(default=list, blank=True)
+    lines_tried = models.JSONField(default=list, blank=True)
     # The operator who sent it from the Unibox or the admin (None for an API key).
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
                                    related_name="+", db_index=False)
@@ -184,11 +193,16 @@ class Message(models.Model):
                          condition=~Q(fallback_external_id="")),
             models.Index(fields=["workspace", "direction", "-created_at"], name="msg_ws_direction"),
             models.Index(fields=["lead", "-created_at"], name="msg_lead_time"),
+            models.Index(fields=["campaign_id", "step_index"], name="msg_campaign_step",
+                         condition=~Q(campaign_id="")),
         ]
         constraints = [
             # A relay posts each inbound message to every line's webhook: store it once.
             models.UniqueConstraint(fields=["workspace", "external_message_id"], name="uniq_inbound_guid",
                                     condition=Q(direction="inbound") & ~Q(external_message_id="")),
+            # A campaign step is created once per enrollment, whichever sweep gets there.
+            models.UniqueConstraint(fields=["enrollment_id", "step_index"], name="uniq_enrollment_step",
+                                    condition=~Q(enrollment_id="")),
         ]
 
     def __str__(self) -> str:

@@ -13,9 +13,14 @@ from __future__ import annotations
 import re
 
 from leads.models import Lead
+from lines.models import Line
 from messaging.models import Message
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z][A-Za-z0-9_]*)\s*(?:\|([^{}]*))?\}\}")
+# Campaign steps also use single braces (spec, features/campaigns): `{firstName}`, `{firstName|there}`,
+# `{line_name}`. Only in campaign messages, so literal braces of other sends survive.
+SINGLE_PLACEHOLDER = re.compile(r"(?<!\{)\{\s*([A-Za-z][A-Za-z0-9_]*)\s*(?:\|([^{}]*))?\}(?!\})")
+CAMPAIGN_VARIABLES = ("firstName", "lastName", "companyName", "email", "phone", "line_name", "fullName")
 
 
 def lead_values(lead: Lead | None, message: Message) -> dict[str, str]:
@@ -33,7 +38,7 @@ def lead_values(lead: Lead | None, message: Message) -> dict[str, str]:
     }
 
 
-def render(text: str, values: dict[str, str]) -> str:
+def render(text: str, values: dict[str, str], *, single_braces: bool = False) -> str:
     def substitute(match: re.Match[str]) -> str:
         name, fallback = match.group(1), match.group(2)
         if name not in values:
@@ -41,11 +46,22 @@ def render(text: str, values: dict[str, str]) -> str:
         value = values[name]
         return value if value else (fallback.strip() if fallback is not None else "")
 
-    return PLACEHOLDER.sub(substitute, text or "")
+    rendered = PLACEHOLDER.sub(substitute, text or "")
+    return SINGLE_PLACEHOLDER.sub(substitute, rendered) if single_braces else rendered
 
 
-def render_message(message: Message) -> str:
-    return render(message.body, lead_values(message.lead, message))
+def unknown_variables(text: str) -> list[str]:
+    """The variables of a campaign template that no lead or line can fill (refused when it is saved)."""
+    names = [m.group(1) for pattern in (PLACEHOLDER, SINGLE_PLACEHOLDER) for m in pattern.finditer(text or "")]
+    return sorted({name for name in names if name not in CAMPAIGN_VARIABLES})
+
+
+def render_message(message: Message, *, line: Line | None = None) -> str:
+    """The text the recipient gets: the lead's values (and, for a campaign, the sending line's name)."""
+    values = lead_values(message.lead if message.lead_id else None, message)
+    if message.campaign_id:
+        values["line_name"] = line.display_name if line is not None else ""
+    return render(message.body, values, single_braces=bool(message.campaign_id))
 
 
 def sms_body(message: Message) -> str:

@@ -130,8 +130,10 @@ def message_detail(*, workspace: Workspace, message_id: str) -> Detail:
 # --- the queue, as the pacing gates and the explanations read it ------------------------------------
 
 # An older message of the conversation waiting for one of these does not hold the newer ones back:
-# they are the older message's own schedule, not a turn in the queue.
-OWN_SCHEDULE_REASONS = (QueuedReason.SCHEDULED, QueuedReason.TIME_WINDOW, QueuedReason.DAY_NOT_ALLOWED)
+# they are the older message's own schedule, not a turn in the queue (a paused campaign's message
+# waits for its campaign, which could be forever: it must not hold the conversation's other sends).
+OWN_SCHEDULE_REASONS = (QueuedReason.SCHEDULED, QueuedReason.TIME_WINDOW, QueuedReason.DAY_NOT_ALLOWED,
+                        QueuedReason.CAMPAIGN_PAUSED)
 
 
 def older_than(message: Message) -> Q:

@@ -127,7 +127,7 @@ def parse_days(value: Any) -> list[int]:
     return sorted(days)
 
 
-def _attachments(data: dict[str, Any]) -> tuple[list[str], list[str]]:
+def parse_attachments(data: dict[str, Any]) -> tuple[list[str], list[str]]:
     urls = data.get("attachmentUrls")
     if urls is None:
         urls = []
@@ -149,6 +149,30 @@ def _attachments(data: dict[str, Any]) -> tuple[list[str], list[str]]:
     return [u.strip() for u in urls], [n.strip()[:255] for n in names]
 
 
+def parse_schedule(data: dict[str, Any]) -> tuple[str, str, str, list[int] | None]:
+    """(timezone, sendWindowStart, sendWindowEnd, allowedDaysOfWeek): the same rules for a send and a campaign."""
+    tz = _string(data, "timezone", max_length=64)
+    if tz:
+        try:
+            zoneinfo.ZoneInfo(tz)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise _bad(f"timezone must be an IANA time zone (e.g. America/New_York), got {tz!r}",
+                       "INVALID_TIMEZONE")
+    window = {}
+    for key in ("sendWindowStart", "sendWindowEnd"):
+        value = _string(data, key, max_length=5)
+        if value and not HHMM_RE.match(value):
+            raise _bad(f"{key} must be HH:mm (24-hour, e.g. 09:00)", "INVALID_TIME_WINDOW")
+        window[key] = value
+    start, end = window["sendWindowStart"], window["sendWindowEnd"]
+    if (start or end) and not tz:
+        raise _bad("timezone is required when sendWindowStart or sendWindowEnd is set", "TIMEZONE_REQUIRED")
+    if bool(start) != bool(end):
+        raise _bad("sendWindowStart and sendWindowEnd must be given together", "INVALID_TIME_WINDOW")
+    days = parse_days(data["allowedDaysOfWeek"]) if data.get("allowedDaysOfWeek") is not None else None
+    return tz, start, end, days
+
+
 def parse_send_request(data: Any) -> SendRequest:
     require_json_object(data)
 
@@ -156,7 +180,7 @@ def parse_send_request(data: Any) -> SendRequest:
     if raw_message is not None and not isinstance(raw_message, str):
         raise _bad("message must be a string", "VALIDATION_ERROR")
     body = raw_message or ""
-    attachment_urls, attachment_names = _attachments(data)
+    attachment_urls, attachment_names = parse_attachments(data)
     if not body.strip() and not attachment_urls:
         raise _bad(EMPTY_MESSAGE)
 
@@ -204,24 +228,8 @@ def parse_send_request(data: Any) -> SendRequest:
                        "INVALID_SCHEDULED_DATE")
         request.scheduled_date = parsed
 
-    request.timezone = _string(data, "timezone", max_length=64)
-    if request.timezone:
-        try:
-            zoneinfo.ZoneInfo(request.timezone)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise _bad(f"timezone must be an IANA time zone (e.g. America/New_York), got {request.timezone!r}",
-                       "INVALID_TIMEZONE")
-    for key, attr in (("sendWindowStart", "send_window_start"), ("sendWindowEnd", "send_window_end")):
-        value = _string(data, key, max_length=5)
-        if value and not HHMM_RE.match(value):
-            raise _bad(f"{key} must be HH:mm (24-hour, e.g. 09:00)", "INVALID_TIME_WINDOW")
-        setattr(request, attr, value)
-    if (request.send_window_start or request.send_window_end) and not request.timezone:
-        raise _bad("timezone is required when sendWindowStart or sendWindowEnd is set", "TIMEZONE_REQUIRED")
-    if bool(request.send_window_start) != bool(request.send_window_end):
-        raise _bad("sendWindowStart and sendWindowEnd must be given together", "INVALID_TIME_WINDOW")
-    if data.get("allowedDaysOfWeek") is not None:
-        request.allowed_days_of_week = parse_days(data["allowedDaysOfWeek"])
+    (request.timezone, request.send_window_start, request.send_window_end,
+     request.allowed_days_of_week) = parse_schedule(data)
 
     request.send_fallback_sms_on_failed = _boolean(data, "sendFallbackSmsOnFailed")
     request.force_fallback = bool(_boolean(data, "forceFallback"))

@@ -14,7 +14,6 @@ from messaging.inbound.receipts import reconcile_receipts as reconcile
 from messaging.send import outcomes, wake, worker
 from messaging.send.dispatcher import send_message
 from messaging.send.fallback import fallback_sms_send
-from messaging.send.outcome import individual_policy
 from tuco.idempotency import idempotency_purge_expired
 from tuco.task_policies import RETRY_ON_LOST_DATABASE
 
@@ -26,7 +25,7 @@ def dispatch_message(message_id: str) -> None:
 
 @shared_task(name=wake.VERIFY, acks_late=True, ignore_result=True, **RETRY_ON_LOST_DATABASE)
 def verify_send(message_id: str, attempt_id: int) -> None:
-    outcomes.verify_poll(message_id, attempt_id, policy=individual_policy())
+    outcomes.verify_poll(message_id, attempt_id)
 
 
 @shared_task(name=wake.FALLBACK_SMS, acks_late=True, ignore_result=True, **RETRY_ON_LOST_DATABASE)

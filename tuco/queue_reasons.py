@@ -25,3 +25,4 @@ class QueuedReason(models.TextChoices):
     RETRY_WAIT = "retry_wait"
     LINE_BUSY = "line_busy"
     THREAD_ORDER = "thread_order"
+    CAMPAIGN_PAUSED = "campaign_paused"

@@ -14,6 +14,7 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
     disk = timedelta(seconds=settings.TUCO_DISK_PRUNE_INTERVAL_SECONDS)
     return {
         "tuco.sweep-due-messages": {"task": "messaging.tasks.sweep_due_messages", "schedule": sweep},
+        "tuco.sweep-campaigns": {"task": "campaigns.tasks.sweep_campaigns", "schedule": sweep},
         "tuco.sweep-fallbacks": {"task": "messaging.tasks.sweep_fallbacks", "schedule": sweep},
         "tuco.sweep-stuck-sending": {"task": "messaging.tasks.sweep_stuck_sending", "schedule": sweep},
         "tuco.check-lines-health": {"task": "messaging.tasks.check_lines_health",

@@ -109,6 +109,7 @@ INSTALLED_APPS = [
     "lines",
     "messaging",
     "fallback",
+    "campaigns",
 ]
 # Development tools (the relay simulator's `manage.py relay_simulator`): present in a source checkout,
 # left out of the production image (.dockerignore) and switched off there (TUCO_DEVTOOLS=false).
@@ -254,6 +255,8 @@ UNIBOX_REPLY_RETRY_GAP_SECONDS = env.float("UNIBOX_REPLY_RETRY_GAP_SECONDS", def
 SYNC_FALLBACK_RETRY_ATTEMPTS = env.int("SYNC_FALLBACK_RETRY_ATTEMPTS", default=3)
 SYNC_FALLBACK_RETRY_GAP_SECONDS = env.float("SYNC_FALLBACK_RETRY_GAP_SECONDS", default=30)
 TUCO_SWEEP_INTERVAL_SECONDS = env.float("TUCO_SWEEP_INTERVAL_SECONDS", default=10)
+# Campaign step waits are multiplied by this (1 in production; end-to-end tests make an hour a few seconds).
+TUCO_CAMPAIGN_WAIT_SCALE = env.float("TUCO_CAMPAIGN_WAIT_SCALE", default=1.0)
 TUCO_SENDING_STUCK_SECONDS = env.float("TUCO_SENDING_STUCK_SECONDS", default=300)
 TUCO_RELAY_TIMEOUT_SECONDS = env.float("TUCO_RELAY_TIMEOUT_SECONDS", default=130)
 TUCO_RELAY_MAX_RESPONSE_BYTES = env.int("TUCO_RELAY_MAX_RESPONSE_BYTES", default=8 * 1024 * 1024)

@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/", include("fallback.urls")),
     path("api/", include("webhooks.urls")),
     path("api/", include("messaging.replies_urls")),
+    path("api/", include("campaigns.urls")),
     path("", include("messaging.attachments.urls")),
     path("hooks/", include("messaging.inbound.urls")),
 ]

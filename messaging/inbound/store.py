@@ -17,6 +17,7 @@ from lines.models import Line
 from messaging.inbound.events import InboundEvent
 from messaging.models import Direction, Message, Status, Thread
 from messaging.send import state
+from messaging.signals import reply_stored
 from messaging.threads import thread_touch
 from tuco.addresses import InvalidAddress, normalize_address
 from tuco.db import insert_or_nothing
@@ -113,11 +114,13 @@ def inbound_store(*, workspace_id: str, line: Line | None, raw_address: str, tex
         Thread.objects.filter(pk=thread.id).update(unread_count=F("unread_count") + 1)
         state.record_created(message, detail={"externalId": external_id, "from": address, "channel": message_type})
         state.emit_webhook_for(message, "message.reply")
-        if is_opt_out(text):
+        opted_out = is_opt_out(text)
+        if opted_out:
             # With the reply, in its transaction, under the address the reply is stored under: a retried
             # delivery answers "duplicate", so an opt-out recorded any later could be lost for good.
             dnc_entry_add(workspace=Workspace.objects.get(pk=workspace_id), address=address[:254],
                           reason="opt_out_reply", source_message_id=message.pk)
+        reply_stored.send(sender=Message, message=message, opted_out=opted_out)  # campaigns stop on it
     log.info("message.reply.received", messageId=message.pk, lineId=line.pk if line else None,
              replyTo=parent.pk if parent else None, workspaceId=workspace_id, channel=message_type,
              correlationId=message.correlation_id)

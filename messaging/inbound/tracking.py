@@ -21,7 +21,7 @@ from messaging.inbound.events import EventType, InboundEvent
 from messaging.models import Direction, FallbackStatus, Message, MessageType, SendAttempt, Status
 from messaging.send import attempts, state
 from messaging.send.channels.email import next_email_address
-from messaging.send.outcome import individual_policy
+from messaging.send.outcome import policy_for
 from messaging.send.outcomes import fail, retry_or_fail
 from tuco.logging import get_logger
 from tuco.models import Workspace
@@ -124,7 +124,7 @@ def _device_send_error(line: Line, event: InboundEvent) -> str:
                 correlationId=message.correlation_id)
     state.forget_errored_part(message, guid)
     retry_or_fail(message, error=f"device reported error {code} after accepting the message", code="DEVICE_ERROR",
-                  policy=individual_policy(), from_statuses=(Status.SENT,))
+                  policy=policy_for(message), from_statuses=(Status.SENT,))
     return "retrying"
 
 

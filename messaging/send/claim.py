@@ -55,7 +55,8 @@ def _claim(message: Message, line: Line | None, now: datetime, *, attempt_channe
         reservation, new = held.as_json(), held.new
     updated = state.transition(message.pk, to=Status.SENDING, allowed_from=CLAIMABLE, reason="claimed",
                                fields=_claim_fields(message, line, now, reservation, new),
-                               increments=("attempt_count",), detail={"attempt": message.attempt_count + 1}, now=now)
+                               increments=("attempt_count",), detail={"attempt": message.attempt_count + 1}, now=now,
+                               only_if_due=True)
     if updated is None:
         raise _LostRace()
     if not attempt_channel:

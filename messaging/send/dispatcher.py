@@ -14,7 +14,7 @@ from messaging.models import CLAIMABLE, Message, QueuedReason
 from messaging.send import outcomes, pacing
 from messaging.send.channels import channel_for
 from messaging.send.claim import BLOCKED, Claimed, claim_for_send
-from messaging.send.outcome import Block, RetryPolicy, individual_policy
+from messaging.send.outcome import Block, RetryPolicy, policy_for
 from messaging.send.state import wait
 from tuco.logging import bind_context, get_logger
 
@@ -25,14 +25,17 @@ EARLY_TOLERANCE = timedelta(seconds=2)
 
 
 def send_message(message_id: str, *, inline: bool = False, policy: RetryPolicy | None = None) -> str:
-    """Returns what happened: "not_due", "gone", "waiting", "sent", "failed", "verifying", "blocked", "fallback"."""
-    policy = policy or individual_policy()
+    """Returns what happened: "not_due", "held", "gone", "waiting", "sent", "failed", "verifying", "blocked",
+    "fallback"."""
     now = timezone.now()
     message = Message.objects.select_related("line__device", "lead", "thread").filter(pk=message_id).first()
     if message is None or message.status not in CLAIMABLE:
         return "gone"
+    policy = policy or policy_for(message)
     bind_context(correlationId=message.correlation_id, messageId=message.pk, workspaceId=message.workspace_id)
-    if message.next_attempt_at and message.next_attempt_at > now + EARLY_TOLERANCE:
+    if message.next_attempt_at is None:
+        return "held"  # its campaign is paused
+    if message.next_attempt_at > now + EARLY_TOLERANCE:
         return "not_due"
     channel = channel_for(message)
     result = claim_for_send(message, now, channel=channel.attempt_channel, uses_line=channel.uses_line)

@@ -90,6 +90,9 @@ class RetryPolicy:
     verify_seconds: float
     gap_seconds: float
     poll_seconds: float
+    # One attempt per line, over the message's line choices (campaigns: spec "1 per line; step 0 tries
+    # other lines"); `attempts` does not apply.
+    per_line: bool = False
 
 
 def individual_policy() -> RetryPolicy:
@@ -97,6 +100,16 @@ def individual_policy() -> RetryPolicy:
                        verify_seconds=settings.UNIBOX_REPLY_RETRY_VERIFY_SECONDS,
                        gap_seconds=settings.UNIBOX_REPLY_RETRY_GAP_SECONDS,
                        poll_seconds=settings.TUCO_VERIFY_POLL_SECONDS)
+
+
+def campaign_policy() -> RetryPolicy:
+    return RetryPolicy(attempts=1, verify_seconds=settings.UNIBOX_REPLY_RETRY_VERIFY_SECONDS, gap_seconds=0,
+                       poll_seconds=settings.TUCO_VERIFY_POLL_SECONDS, per_line=True)
+
+
+def policy_for(message: Any) -> RetryPolicy:
+    """A campaign message (it carries its line choices) retries per line; any other one individually."""
+    return campaign_policy() if message.line_choices else individual_policy()
 
 
 def inline_policy() -> RetryPolicy:

@@ -24,13 +24,14 @@ from django.conf import settings
 from django.utils import timezone
 
 from lines.health import device_mark_unhealthy
+from lines.models import Line
 from lines.relay.errors import line_fault_detail
 from messaging.models import Message, QueuedReason, SendAttempt, Status
 from messaging.send import attempts, state, wake
 from messaging.send.channels import Channel, channel_for
 from messaging.send.claim import Claimed
 from messaging.send.fallback import fallback_request
-from messaging.send.outcome import Block, Outcome, Result, RetryPolicy
+from messaging.send.outcome import Block, Outcome, Result, RetryPolicy, policy_for
 from tuco.logging import get_logger
 
 log = get_logger(__name__)
@@ -97,14 +98,33 @@ def fail(message: Message, *, error: str, code: str, now: datetime | None = None
 
 def retry_or_fail(message: Message, *, error: str, code: str, policy: RetryPolicy,
                   now: datetime | None = None, from_statuses: tuple[str, ...] = (Status.SENDING,)) -> Message | None:
-    """The attempt did not send: give capacity back, then wait for the retry gap or give up."""
+    """The attempt did not send: give capacity back, then wait for the retry gap or give up.
+
+    Per line (campaigns): the next of the message's line choices not tried yet, at once; none left → fail.
+    """
     now = now or timezone.now()
+    if policy.per_line:
+        tried = [*message.lines_tried, *([message.line_id] if message.line_id else [])]
+        untried = _untried_line(message, tried)
+        if untried is None:
+            return fail(message, error=f"{error} (tried on {len(tried)} line(s))", code=code, now=now,
+                        from_statuses=from_statuses)
+        state.release_reservation(message.pk)
+        log.info("message.retry_on_another_line", messageId=message.pk, lineId=untried.pk, tried=tried,
+                 correlationId=message.correlation_id)
+        return state.wait_on_another_line(message, line=untried, tried=tried, error=error, now=now)
     if message.attempt_count >= policy.attempts:
         return fail(message, error=f"{error} (after {message.attempt_count} attempts)", code=code, now=now,
                     from_statuses=from_statuses)
     state.release_reservation(message.pk)
     block = Block(QueuedReason.RETRY_WAIT, now + timedelta(seconds=policy.gap_seconds), error, message.line_id)
     return state.wait(message, block, now=now, from_statuses=from_statuses)
+
+
+def _untried_line(message: Message, tried: list[str]) -> Line | None:
+    choices = [pk for pk in message.line_choices if pk not in tried]
+    lines = {line.pk: line for line in Line.objects.filter(pk__in=choices, is_active=True)}
+    return next((lines[pk] for pk in choices if pk in lines), None)
 
 
 def line_fault(claimed: Claimed, detail: str) -> str:
@@ -166,7 +186,7 @@ def schedule_poll(message_id: str, attempt_id: int, countdown: float) -> None:
         log.warning("message.verify.enqueue_failed", messageId=message_id, error=str(exc))
 
 
-def verify_once(message_id: str, attempt_id: int, *, policy: RetryPolicy, final: bool = False) -> str:
+def verify_once(message_id: str, attempt_id: int, *, policy: RetryPolicy | None = None, final: bool = False) -> str:
     """One look on the device; returns "pending", "sent", "not_sent", "gone" — or, when a confirmed part
     leaves others to send, what finishing the send did."""
     message = Message.objects.select_related("lead").filter(pk=message_id).first()
@@ -175,6 +195,7 @@ def verify_once(message_id: str, attempt_id: int, *, policy: RetryPolicy, final:
         return GONE
     if attempt.outcome not in (SendAttempt.Outcome.UNKNOWN, SendAttempt.Outcome.IN_FLIGHT):
         return GONE
+    policy = policy or policy_for(message)
     channel = channel_for(message)
     outcome = channel.verify(message, attempt, final=final)
     if outcome.result == Result.PENDING:
@@ -194,11 +215,11 @@ def verify_once(message_id: str, attempt_id: int, *, policy: RetryPolicy, final:
     return NOT_SENT
 
 
-def verify_poll(message_id: str, attempt_id: int, *, policy: RetryPolicy) -> str:
+def verify_poll(message_id: str, attempt_id: int) -> str:
     """The verify task: one look, and another one later while the window is open."""
-    result = verify_once(message_id, attempt_id, policy=policy)
+    result = verify_once(message_id, attempt_id)
     if result == PENDING:
         deadline = SendAttempt.objects.filter(pk=attempt_id).values_list("verify_until", flat=True).first()
         if deadline and timezone.now() < deadline:
-            schedule_poll(message_id, attempt_id, policy.poll_seconds)
+            schedule_poll(message_id, attempt_id, settings.TUCO_VERIFY_POLL_SECONDS)
     return result

@@ -87,6 +87,9 @@ def candidate_lines(message: Message) -> Iterator[Line]:
     if message.line_pinned:
         yield current
         return
+    if message.line_choices:
+        yield from _chosen_lines(message, current)
+        return
     sticky = sticky_line_id(message)
     if sticky is not None:
         line = current if sticky == current.pk else Line.objects.select_related("device").filter(pk=sticky).first()
@@ -99,6 +102,23 @@ def candidate_lines(message: Message) -> Iterator[Line]:
         workspace_id=message.workspace_id, is_active=True, health_status=Line.Health.HEALTHY,
         channel_type=current.channel_type,
     ).exclude(pk=current.pk).order_by("id")
+
+
+def _chosen_lines(message: Message, current: Line) -> Iterator[Line]:
+    """A message with its own line choices (a campaign's lines): only those, minus the ones it was tried on;
+    the sticky line alone when the recipient already hears from one of them."""
+    sticky = sticky_line_id(message)
+    if sticky in message.line_choices and sticky not in message.lines_tried:
+        order = [sticky]
+    else:
+        order = [current.pk, *(pk for pk in message.line_choices if pk != current.pk)]
+    order = [pk for pk in order if pk not in message.lines_tried or pk == current.pk]
+    lines = {line.pk: line for line in Line.objects.select_related("device").filter(pk__in=order[1:])} \
+        if len(order) > 1 else {}
+    lines[current.pk] = current
+    for pk in order:
+        if pk in lines:
+            yield lines[pk]
 
 
 # --- 2. gates --------------------------------------------------------------------------------------

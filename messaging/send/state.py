@@ -25,9 +25,11 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from lines.capacity import capacity_release
+from lines.models import Line
 from messaging.models import CLAIMABLE, Direction, FallbackStatus, Message, MessageEvent, QueuedReason, Status, Thread
 from messaging.send import attempts, wake
 from messaging.send.outcome import Block
+from messaging.signals import message_left_queue
 from messaging.webhook_events import outbox_record
 from tuco.logging import get_logger
 
@@ -105,11 +107,13 @@ def transition(
     increments: Iterable[str] = (),
     detail: dict[str, Any] | None = None,
     now: datetime | None = None,
+    only_if_due: bool = False,
 ) -> Message | None:
     """Move a message to `to` if its status is in `allowed_from`; return the updated row.
 
     `fields` are written in the same UPDATE (e.g. sent_at, error). The MessageEvent and any
-    webhook outbox row commit with it or not at all.
+    webhook outbox row commit with it or not at all. `only_if_due`: and only if it is not held
+    (a held message has no next attempt: its campaign is paused).
     """
     now = now or timezone.now()
     allowed = tuple(allowed_from) if allowed_from is not None else ALLOWED_FROM[to]
@@ -119,7 +123,8 @@ def transition(
     values = {"status": to, "updated_at": now, **(fields or {})}
     sets, params = _set_clause(values, increments)
     sql = (
-        f'WITH old AS (SELECT id, status FROM "{_TABLE}" WHERE id = %s AND status = ANY(%s) FOR UPDATE) '
+        f'WITH old AS (SELECT id, status FROM "{_TABLE}" WHERE id = %s AND status = ANY(%s) '
+        f'{"AND next_attempt_at IS NOT NULL " if only_if_due else ""}FOR UPDATE) '
         f'UPDATE "{_TABLE}" m SET {", ".join(sets)} FROM old WHERE m.id = old.id '
         f"RETURNING m.*, old.status AS previous_status"
     )
@@ -134,9 +139,10 @@ def transition(
         event_type = WEBHOOK_EVENT_FOR_STATUS.get(to)
         if event_type and previous != to:
             outbox_record(message=message, event_type=event_type)
-        if to in LEAVES_THE_QUEUE and previous not in LEAVES_THE_QUEUE and message.thread_id \
-                and message.direction == Direction.OUTBOUND:  # sent → delivered already woke it at sent
-            _wake_thread_successor(message, now)
+        if to in LEAVES_THE_QUEUE and previous not in LEAVES_THE_QUEUE and message.direction == Direction.OUTBOUND:
+            if message.thread_id:  # sent → delivered already woke it at sent
+                _wake_thread_successor(message, now)
+            message_left_queue.send(sender=Message, message=message, previous=previous)
     log.info("message.status_changed", messageId=message_id, lineId=message.line_id, fromStatus=previous,
              toStatus=to, reason=reason, workspaceId=message.workspace_id,
              correlationId=message.correlation_id)
@@ -286,6 +292,48 @@ def wait_without_attempt(message: Message, block: Block, *, now: datetime | None
     availability budget): it waits, and the attempt it was charged is given back."""
     return wait(message, block, now=now, from_statuses=(Status.SENDING,),
                 extra_fields={"attempt_count": max(0, message.attempt_count - 1)})
+
+
+def wait_on_another_line(message: Message, *, line: Line, tried: list[str], error: str,
+                         now: datetime | None = None) -> Message | None:
+    """One attempt per line (a campaign's step 0): the next line of the message's choices, at once."""
+    now = now or timezone.now()
+    return wait(message, Block(QueuedReason.RETRY_WAIT, now, error, line.pk), now=now, from_statuses=(Status.SENDING,),
+                extra_fields={"line": line, "from_line_phone": line.phone, "from_line_email": line.email,
+                              "lines_tried": tried})
+
+
+# --- campaign holds: a paused campaign's messages wait without a next attempt -------------------------
+
+def hold_campaign_messages(campaign_id: str, *, now: datetime | None = None) -> int:
+    """Every claimable message of the campaign → queued `campaign_paused`, with no next attempt (the claim
+    refuses a message without one, so a wake-up already in the broker cannot send it)."""
+    now = now or timezone.now()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f'WITH old AS (SELECT id, status FROM "{_TABLE}" WHERE campaign_id = %s AND status = ANY(%s) '
+            f'FOR UPDATE) UPDATE "{_TABLE}" m SET status = %s, queued_reason = %s, next_attempt_at = NULL, '
+            "enqueued_at = NULL, updated_at = %s FROM old WHERE m.id = old.id RETURNING m.id, old.status",
+            [campaign_id, list(CLAIMABLE), Status.QUEUED, QueuedReason.CAMPAIGN_PAUSED, now])
+        held = cursor.fetchall()
+        MessageEvent.objects.bulk_create([
+            MessageEvent(message_id=pk, at=now, from_status=old, to_status=Status.QUEUED,
+                         reason=QueuedReason.CAMPAIGN_PAUSED) for pk, old in held])
+    return len(held)
+
+
+def release_campaign_messages(campaign_id: str, *, now: datetime | None = None) -> int:
+    """The campaign resumed: its held messages are due now (the due sweep wakes them)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        ids = list(Message.objects.filter(campaign_id=campaign_id, status=Status.QUEUED,
+                                          queued_reason=QueuedReason.CAMPAIGN_PAUSED).values_list("id", flat=True))
+        Message.objects.filter(pk__in=ids, status=Status.QUEUED, queued_reason=QueuedReason.CAMPAIGN_PAUSED).update(
+            queued_reason="", next_attempt_at=now, enqueued_at=None, updated_at=now)
+        MessageEvent.objects.bulk_create([MessageEvent(message_id=pk, at=now, from_status=Status.QUEUED,
+                                                       to_status=Status.QUEUED, reason="campaign_resumed")
+                                          for pk in ids])
+    return len(ids)
 
 
 # --- what a send learned on the way ---------------------------------------------------------------

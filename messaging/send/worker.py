@@ -29,7 +29,7 @@ from messaging.send import outcomes, state, wake
 from messaging.send.channels import channel_for
 from messaging.send.dispatcher import send_message
 from messaging.send.fallback import fallback_enqueue
-from messaging.send.outcome import RetryPolicy, individual_policy, inline_policy
+from messaging.send.outcome import RetryPolicy, inline_policy, policy_for
 from tuco.logging import get_logger
 
 log = get_logger(__name__)
@@ -130,15 +130,16 @@ def sweep_stuck_sending(*, now=None, limit: int = 100) -> int:
         verifying = SendAttempt.objects.filter(message_id=message_id, verify_until__gt=now,
                                                outcome=SendAttempt.Outcome.UNKNOWN).exists()
         if not verifying:
-            resolve_stuck(message_id, policy=individual_policy())
+            resolve_stuck(message_id)
     return len(stuck)
 
 
-def resolve_stuck(message_id: str, *, policy: RetryPolicy) -> str:
+def resolve_stuck(message_id: str, *, policy: RetryPolicy | None = None) -> str:
     """A message found in `sending` long after its worker should have finished: its last attempt says."""
     message = Message.objects.filter(pk=message_id, status=Status.SENDING).first()
     if message is None:
         return "gone"
+    policy = policy or policy_for(message)
     attempt = SendAttempt.objects.filter(message_id=message_id).order_by("-number", "-id").first()
     log.warning("message.sending_stuck", messageId=message_id, attempt=attempt.number if attempt else None,
                 correlationId=message.correlation_id)

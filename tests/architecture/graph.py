@@ -15,7 +15,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 # Top-level packages that are the product (tests, bench and migrations are not).
-PACKAGES = ("tuco", "webhooks", "leads", "lines", "fallback", "messaging", "devtools")
+PACKAGES = ("tuco", "webhooks", "leads", "lines", "fallback", "messaging", "campaigns", "devtools")
 
 
 @dataclass(frozen=True)
@@ -196,7 +196,8 @@ def message_write_sites(modules: dict[str, Module], columns: Iterable[str] | Non
             if method in ("update", "bulk_update") and _receiver_is_message_queryset(receiver, source):
                 if wanted is None or named & wanted or any(kw.arg is None for kw in node.keywords):
                     sites.append(WriteSite(module.name, node.lineno, _source_of(node, source)[:160]))
-            elif method == "save" and isinstance(receiver, ast.Name) and receiver.id == "message":
+            elif method == "save" and isinstance(receiver, ast.Name) and receiver.id == "message" and not any(
+                    kw.arg == "force_insert" for kw in node.keywords):  # an INSERT is a creation, not a write
                 sites.append(WriteSite(module.name, node.lineno, _source_of(node, source)[:160]))
             elif method == "execute" and node.args:
                 text = _source_of(node.args[0], source)

@@ -29,7 +29,7 @@ RULES: list[tuple[int, str, str]] = [
     (30, "providers: fallback config, Twilio / GHL / webhook", r"^fallback(\..*)?$"),
     # 4 - messaging's own records and read models
     (40, "messaging records and reads", r"^messaging\.(models|threads|personalize|dedup|documents|explain|selectors"
-                                       r"|replies|webhook_events|send_input)$|^messaging\.attachments(\..*)?$"
+                                       r"|replies|webhook_events|send_input|signals)$|^messaging\.attachments(\..*)?$"
                                        r"|^messaging$"),
     # 5 - the send path, one way: each module only calls the ones above it in this list
     (50, "send: the words (Block, Outcome, RetryPolicy)", r"^messaging\.send\.outcome$"),
@@ -54,6 +54,8 @@ RULES: list[tuple[int, str, str]] = [
     (73, "inbound: receipt polling", r"^messaging\.inbound\.receipts$"),
     (69, "inbound: package", r"^messaging\.inbound$"),
     (80, "services: create, cancel, retry, forced fallback, replies", r"^messaging\.services(\..*)?$"),
+    # 9 - campaigns: sequences built on the send path (they create messages, the send path signals them)
+    (90, "campaigns", r"^campaigns(\..*)?$"),
 ]
 
 _COMPILED = [(rank, label, re.compile(pattern)) for rank, label, pattern in RULES]

@@ -28,7 +28,7 @@ def test_single_lead_document(api, workspace) -> None:
         "_id": lead.pk, "firstName": "Tuco test", "lastName": None, "email": "t@example.com", "phone": None,
         "altPhone1": None, "altPhone2": "+12025550199", "altPhone3": None, "altEmail1": None, "altEmail2": None,
         "altEmail3": None, "companyName": "Acme", "jobTitle": None, "notes": None, "ghlContactId": None,
-        "ghlLocationId": None, "hsPortalId": None, "hsContactId": None, "customFields": {"tier": 2},
+        "ghlLocationId": None, "hsPortalId": None, "hsContactId": None, "customFields": {"tier": 2}, "tags": [],
         "listId": lead_list.pk, "workspaceId": workspace.pk, "source": "api", "availabilityStatus": "unknown",
         "availabilityCheckedAt": None, "createdAt": "2026-03-12T22:57:00.856Z",
         "updatedAt": "2026-03-12T22:57:00.856Z",

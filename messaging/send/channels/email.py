@@ -98,7 +98,7 @@ class EmailChannel:
             started = timezone.now()
             try:
                 result = email_send(line=line, to=address, subject=_subject(message, line.display_name),
-                                    body=render_message(message), message_id=message.pk,
+                                    body=render_message(message, line=line), message_id=message.pk,
                                     in_reply_to=email_answered(message))
             except SendError as error:
                 attempts.attempt_finish(attempt.pk, outcome=SendAttempt.Outcome.UNKNOWN if error.maybe_sent

@@ -24,7 +24,7 @@ from lines.relay.client import relay_for_device
 from messaging.attachments.errors import AttachmentError
 from messaging.attachments.fetch import attachment_fetch
 from messaging.models import Message, SendAttempt
-from messaging.personalize import lead_values, render
+from messaging.personalize import render_message
 from messaging.send import attempts, state
 from messaging.send.channels.availability import resolve_address
 from messaging.send.claim import Claimed
@@ -76,7 +76,7 @@ class IMessageChannel:
                 return instead
             assert resolved is not None
             address = resolved
-        text = render(message.body, lead_values(lead, message))
+        text = render_message(message, line=line)
         parts = plan_parts(message, text)
         summary = {"chatGuid": chat_guid(address, prefix=device.chat_guid_prefix or "iMessage"),
                    "method": "private-api" if device.private_api else "apple-script",
