@@ -18,7 +18,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 
 from lines.models import Line
-from messaging.explain import explanation_for
+from messaging.explain import explanation_display
 from messaging.models import DedupGuard, Direction, Message, MessageEvent, SendAttempt, Thread
 from messaging.services.cancel import message_cancel
 from messaging.services.retry import message_retry
@@ -190,7 +190,7 @@ class MessageAdmin(WorkspaceScopedAdmin):
 
     @admin.display(description="why / when")
     def explanation(self, obj: Message) -> str:
-        return explanation_for(obj)
+        return explanation_display(obj)  # relative and local time; the API's statusExplanation keeps ISO
 
     @admin.display(description="failure")
     def failure(self, obj: Message) -> str:

@@ -13,7 +13,7 @@ from urllib.parse import unquote, urlsplit
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from messaging.explain import explanation_for
+from messaging.explain import explanation_display
 from messaging.models import Direction, Message, Status
 
 
@@ -113,8 +113,8 @@ def bubble_for(message: Message) -> Bubble:
     look = unibox_status_look(message.status)
     explanation = ""
     if outbound and (look is None or message.queued_reason):
-        # Waiting or cancelled messages say why (and when they will go) instead of an icon.
-        explanation = explanation_for(message)
+        # Waiting or cancelled messages say why (and when they will go: relative, local time) instead of an icon.
+        explanation = explanation_display(message)
     failure = failure_text(message) if outbound and message.status in (Status.FAILED, Status.FALLBACK) else ""
     fallback = ""
     if message.status == Status.FALLBACK or message.fallback_sms_status:
