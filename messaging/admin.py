@@ -24,7 +24,7 @@ from messaging.services.cancel import message_cancel
 from messaging.services.retry import message_retry
 from messaging.threads import thread_set_line
 from messaging.unibox import views as unibox_views
-from messaging.unibox.presentation import TYPE_LABELS, attachments_of, failure_text, status_badge
+from messaging.unibox.presentation import TYPE_LABELS, attachments_of, failure_text, shown_text, status_badge
 from tuco.admin import (
     CappedCountPaginator,
     ReadOnlyAdminMixin,
@@ -124,7 +124,7 @@ class MessageAdmin(WorkspaceScopedAdmin):
     actions = ("cancel_messages", "retry_failed_messages")
     fieldsets = (
         (None, {"fields": ("id", "workspace", "thread_link", "lead", "line", "line_pinned", "direction",
-                           "type_label", "body", "attachments")}),
+                           "type_label", "sent_text", "template_text", "attachments")}),
         ("Status", {"fields": ("status_display", "queued_reason", "next_attempt_at", "explanation",
                                "failure", "attempt_count", "enqueued_at", "sending_since")}),
         ("Recipient", {"fields": ("recipient_phone", "recipient_email", "recipient_name", "send_to_address",
@@ -144,8 +144,8 @@ class MessageAdmin(WorkspaceScopedAdmin):
     )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        # The explanation sentence names the line's limits: load the line with the row.
-        return super().get_queryset(request).select_related("line", "workspace")
+        # The explanation sentence names the line's limits, an unsent text renders from the lead: load them.
+        return super().get_queryset(request).select_related("line", "workspace", "lead")
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         # Every column is state written by services and workers: none is editable here.
@@ -187,6 +187,18 @@ class MessageAdmin(WorkspaceScopedAdmin):
         if obj.recipient_name:
             return format_html("{} <span class=\"quiet\">{}</span>", obj.recipient_name, obj.send_to_address)
         return obj.send_to_address or obj.recipient_phone or obj.recipient_email
+
+    @admin.display(description="text sent")
+    def sent_text(self, obj: Message) -> str:
+        shown = shown_text(obj)
+        if shown.at_send or obj.direction != Direction.OUTBOUND:
+            return shown.text or "—"
+        return format_html('{} <span class="quiet">(not rendered by a send yet: as it renders now)</span>',
+                           shown.text or "—")
+
+    @admin.display(description="template (as submitted)")
+    def template_text(self, obj: Message) -> str:
+        return obj.body or "—"
 
     @admin.display(description="why / when")
     def explanation(self, obj: Message) -> str:

@@ -93,7 +93,10 @@ class Message(models.Model):
     line_pinned = models.BooleanField(default=False)
     direction = models.CharField(max_length=8, choices=Direction.choices, default=Direction.OUTBOUND)
     message_type = models.CharField(max_length=8, choices=MessageType.choices, default=MessageType.IMESSAGE)
-    body = models.TextField(blank=True, default="")
+    body = models.TextField(blank=True, default="")  # as submitted: the template, placeholders and all
+    # The text as the channel personalized it when it sent (placeholders filled from the lead at that moment):
+    # what the recipient got. "" until a channel rendered it (and for messages sent before the column existed).
+    rendered_body = models.TextField(blank=True, default="")
     subject = models.CharField(max_length=200, blank=True, default="", help_text="Email subject (email messages).")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     queued_reason = models.CharField(max_length=32, blank=True, default="")
