@@ -19,6 +19,8 @@ from django.utils.html import format_html, format_html_join
 
 from lines.models import Line
 from messaging.explain import explanation_display
+from messaging.exports import CSV, NDJSON
+from messaging.exports_api import export_response
 from messaging.models import DedupGuard, Direction, Message, MessageEvent, SendAttempt, Thread
 from messaging.services.cancel import message_cancel
 from messaging.services.retry import message_retry
@@ -121,7 +123,7 @@ class MessageAdmin(WorkspaceScopedAdmin):
     list_per_page = 50
     ordering = ("-id",)  # ids are time-ordered, and the primary key index serves this sort
     inlines = (MessageEventInline, SendAttemptInline)
-    actions = ("cancel_messages", "retry_failed_messages")
+    actions = ("cancel_messages", "retry_failed_messages", "export_csv", "export_ndjson")
     fieldsets = (
         (None, {"fields": ("id", "workspace", "thread_link", "lead", "line", "line_pinned", "direction",
                            "type_label", "sent_text", "template_text", "attachments")}),
@@ -252,6 +254,20 @@ class MessageAdmin(WorkspaceScopedAdmin):
         if refused:
             self.message_user(request, f"{_plural(refused, 'message')} left as is: only failed messages "
                                        "can be retried.", messages.WARNING)
+
+
+    @admin.action(description="Export selected messages (CSV)", permissions=["view"])
+    def export_csv(self, request: HttpRequest, queryset: QuerySet[Message]) -> HttpResponse:
+        return self._export(request, queryset, CSV)
+
+    @admin.action(description="Export selected messages (NDJSON)", permissions=["view"])
+    def export_ndjson(self, request: HttpRequest, queryset: QuerySet[Message]) -> HttpResponse:
+        return self._export(request, queryset, NDJSON)
+
+    def _export(self, request: HttpRequest, queryset: QuerySet[Message], fmt: str) -> HttpResponse:
+        # The same streamed download as GET /api/messages/export: the selected rows, or with "select all"
+        # every row of the filtered (and workspace-scoped) changelist, read in keyset batches.
+        return export_response(queryset, fmt, name="messages", via="admin", userId=request.user.pk)
 
 
 # ---------------------------------------------------------------------------
