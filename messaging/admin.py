@@ -18,6 +18,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 
 from lines.models import Line
+from messaging.dashboard.views import reporting_view
 from messaging.explain import explanation_display
 from messaging.exports import CSV, NDJSON
 from messaging.exports_api import export_response
@@ -144,6 +145,11 @@ class MessageAdmin(WorkspaceScopedAdmin):
                                                               "ghl_workflow_id", "email_message_id", "reservation",
                                                               "created_at", "updated_at")}),
     )
+
+    def get_urls(self) -> list[URLPattern]:
+        wrap = self.admin_site.admin_view
+        return [path("reporting/", wrap(partial(reporting_view, model_admin=self)), name="messaging_reporting"),
+                *super().get_urls()]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         # The explanation sentence names the line's limits, an unsent text renders from the lead: load them.

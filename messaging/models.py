@@ -200,7 +200,14 @@ class MessageEvent(models.Model):
     detail = models.JSONField(default=dict, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["message", "at"], name="event_message_time")]
+        indexes = [
+            models.Index(fields=["message", "at"], name="event_message_time"),
+            # The reporting dashboard counts these per line and day (messaging.reporting); the timeline is
+            # insert-only, so this costs one entry per counted change and nothing on message updates.
+            models.Index(fields=["at"], name="event_report_at",
+                         condition=Q(to_status__in=["sent", "delivered", "failed", "fallback"])
+                         | Q(reason="read", to_status="")),
+        ]
 
 
 class SendAttempt(models.Model):
