@@ -18,13 +18,16 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 
 from lines.models import Line
-from messaging.explain import explanation_for
+from messaging.dashboard.views import reporting_view
+from messaging.explain import explanation_display
+from messaging.exports import CSV, NDJSON
+from messaging.exports_api import export_response
 from messaging.models import DedupGuard, Direction, Message, MessageEvent, SendAttempt, Thread
 from messaging.services.cancel import message_cancel
 from messaging.services.retry import message_retry
 from messaging.threads import thread_set_line
 from messaging.unibox import views as unibox_views
-from messaging.unibox.presentation import TYPE_LABELS, attachments_of, failure_text, status_badge
+from messaging.unibox.presentation import TYPE_LABELS, attachments_of, failure_text, shown_text, status_badge
 from tuco.admin import (
     CappedCountPaginator,
     ReadOnlyAdminMixin,
@@ -121,10 +124,10 @@ class MessageAdmin(WorkspaceScopedAdmin):
     list_per_page = 50
     ordering = ("-id",)  # ids are time-ordered, and the primary key index serves this sort
     inlines = (MessageEventInline, SendAttemptInline)
-    actions = ("cancel_messages", "retry_failed_messages")
+    actions = ("cancel_messages", "retry_failed_messages", "export_csv", "export_ndjson")
     fieldsets = (
         (None, {"fields": ("id", "workspace", "thread_link", "lead", "line", "line_pinned", "direction",
-                           "type_label", "body", "attachments")}),
+                           "type_label", "sent_text", "template_text", "attachments")}),
         ("Status", {"fields": ("status_display", "queued_reason", "next_attempt_at", "explanation",
                                "failure", "attempt_count", "enqueued_at", "sending_since")}),
         ("Recipient", {"fields": ("recipient_phone", "recipient_email", "recipient_name", "send_to_address",
@@ -143,9 +146,14 @@ class MessageAdmin(WorkspaceScopedAdmin):
                                                               "created_at", "updated_at")}),
     )
 
+    def get_urls(self) -> list[URLPattern]:
+        wrap = self.admin_site.admin_view
+        return [path("reporting/", wrap(partial(reporting_view, model_admin=self)), name="messaging_reporting"),
+                *super().get_urls()]
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        # The explanation sentence names the line's limits: load the line with the row.
-        return super().get_queryset(request).select_related("line", "workspace")
+        # The explanation sentence names the line's limits, an unsent text renders from the lead: load them.
+        return super().get_queryset(request).select_related("line", "workspace", "lead")
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         # Every column is state written by services and workers: none is editable here.
@@ -188,9 +196,21 @@ class MessageAdmin(WorkspaceScopedAdmin):
             return format_html("{} <span class=\"quiet\">{}</span>", obj.recipient_name, obj.send_to_address)
         return obj.send_to_address or obj.recipient_phone or obj.recipient_email
 
+    @admin.display(description="text sent")
+    def sent_text(self, obj: Message) -> str:
+        shown = shown_text(obj)
+        if shown.at_send or obj.direction != Direction.OUTBOUND:
+            return shown.text or "—"
+        return format_html('{} <span class="quiet">(not rendered by a send yet: as it renders now)</span>',
+                           shown.text or "—")
+
+    @admin.display(description="template (as submitted)")
+    def template_text(self, obj: Message) -> str:
+        return obj.body or "—"
+
     @admin.display(description="why / when")
     def explanation(self, obj: Message) -> str:
-        return explanation_for(obj)
+        return explanation_display(obj)  # relative and local time; the API's statusExplanation keeps ISO
 
     @admin.display(description="failure")
     def failure(self, obj: Message) -> str:
@@ -240,6 +260,20 @@ class MessageAdmin(WorkspaceScopedAdmin):
         if refused:
             self.message_user(request, f"{_plural(refused, 'message')} left as is: only failed messages "
                                        "can be retried.", messages.WARNING)
+
+
+    @admin.action(description="Export selected messages (CSV)", permissions=["view"])
+    def export_csv(self, request: HttpRequest, queryset: QuerySet[Message]) -> HttpResponse:
+        return self._export(request, queryset, CSV)
+
+    @admin.action(description="Export selected messages (NDJSON)", permissions=["view"])
+    def export_ndjson(self, request: HttpRequest, queryset: QuerySet[Message]) -> HttpResponse:
+        return self._export(request, queryset, NDJSON)
+
+    def _export(self, request: HttpRequest, queryset: QuerySet[Message], fmt: str) -> HttpResponse:
+        # The same streamed download as GET /api/messages/export: the selected rows, or with "select all"
+        # every row of the filtered (and workspace-scoped) changelist, read in keyset batches.
+        return export_response(queryset, fmt, name="messages", via="admin", userId=request.user.pk)
 
 
 # ---------------------------------------------------------------------------

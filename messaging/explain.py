@@ -1,10 +1,20 @@
-"""Why has this message not gone yet, and when will it? One sentence per state."""
+"""Why has this message not gone yet, and when will it? One sentence per state.
+
+Two forms of the same sentence: `explanation_for` names the moment in ISO 8601 UTC (the API's
+`statusExplanation`, `explain_message`); `explanation_display` says it the way an operator reads it in
+the admin and the Unibox: relative and in local time ("this message's turn is in 38 s, 08:02:29 UTC").
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime, tzinfo
+
+from django.utils import timezone
+
 from messaging.models import Message, QueuedReason, Status
 from messaging.selectors import thread_order_expected_at
-from tuco.timefmt import iso
+from tuco.timefmt import iso, relative_local
 
 REASON_SENTENCES = {
     QueuedReason.SCHEDULED: "It is scheduled and will be sent at {at}.",
@@ -55,12 +65,39 @@ def expected_next_attempt(m: Message):  # -> datetime | None
     return m.next_attempt_at
 
 
+GENERIC_REASON_SENTENCE = "It is waiting ({reason}); next attempt at {at}."
+# The display form says "in 38 s, 08:02:29 UTC" where the API form says "at 2026-…Z".
+DISPLAY_REASON_SENTENCES = {reason: text.replace(" at {at}", " {at}") for reason, text in REASON_SENTENCES.items()}
+DISPLAY_GENERIC_REASON_SENTENCE = GENERIC_REASON_SENTENCE.replace(" at {at}", " {at}")
+
+
 def explanation_for(m: Message) -> str:
+    """The API's sentence (`statusExplanation`): moments in ISO 8601 UTC."""
+    return _explain(m, REASON_SENTENCES, GENERIC_REASON_SENTENCE, lambda at: iso(at) or "the next check")
+
+
+def explanation_display(m: Message, *, now: datetime | None = None, tz: tzinfo | None = None) -> str:
+    """The operator's sentence (admin, Unibox): moments relative to `now` and in `tz` (default: the active
+    Django time zone, TIME_ZONE), e.g. "in 38 s, 08:02:29 UTC"; a moment already past is "now (due …)"."""
+    now = now or timezone.now()
+    tz = tz or timezone.get_current_timezone()
+
+    def moment(at: datetime | None) -> str:
+        if at is None:
+            return "at the next check"
+        if at <= now:
+            return f"now (due {relative_local(at, now=now, tz=tz)})"
+        return relative_local(at, now=now, tz=tz)
+
+    return _explain(m, DISPLAY_REASON_SENTENCES, DISPLAY_GENERIC_REASON_SENTENCE, moment)
+
+
+def _explain(m: Message, sentences: dict[str, str], generic: str, moment: Callable[[datetime | None], str]) -> str:
     if m.status in (Status.QUEUED, Status.SCHEDULED, Status.PENDING) and m.queued_reason:
-        template = REASON_SENTENCES.get(m.queued_reason, "It is waiting ({reason}); next attempt at {at}.")
+        template = sentences.get(m.queued_reason, generic)
         detail = m.error or ""
         return template.format_map(_Safe(
-            at=iso(expected_next_attempt(m)) or "the next check",
+            at=moment(expected_next_attempt(m)),
             window=f"{m.send_window_start}-{m.send_window_end}",
             tz=m.timezone or "UTC",
             limit=_limit_for(m),

@@ -94,7 +94,10 @@ class Message(models.Model):
     line_pinned = models.BooleanField(default=False)
     direction = models.CharField(max_length=8, choices=Direction.choices, default=Direction.OUTBOUND)
     message_type = models.CharField(max_length=8, choices=MessageType.choices, default=MessageType.IMESSAGE)
-    body = models.TextField(blank=True, default="")
+    body = models.TextField(blank=True, default="")  # as submitted: the template, placeholders and all
+    # The text as the channel personalized it when it sent (placeholders filled from the lead at that moment):
+    # what the recipient got. "" until a channel rendered it (and for messages sent before the column existed).
+    rendered_body = models.TextField(blank=True, default="")
     subject = models.CharField(max_length=200, blank=True, default="", help_text="Email subject (email messages).")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     queued_reason = models.CharField(max_length=32, blank=True, default="")
@@ -221,7 +224,14 @@ class MessageEvent(models.Model):
     detail = models.JSONField(default=dict, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["message", "at"], name="event_message_time")]
+        indexes = [
+            models.Index(fields=["message", "at"], name="event_message_time"),
+            # The reporting dashboard counts these per line and day (messaging.reporting); the timeline is
+            # insert-only, so this costs one entry per counted change and nothing on message updates.
+            models.Index(fields=["at"], name="event_report_at",
+                         condition=Q(to_status__in=["sent", "delivered", "failed", "fallback"])
+                         | Q(reason="read", to_status="")),
+        ]
 
 
 class SendAttempt(models.Model):

@@ -60,6 +60,7 @@ def render_message(message: Message, *, line: Line | None = None) -> str:
     """The text the recipient gets: the lead's values (and, for a campaign, the sending line's name)."""
     values = lead_values(message.lead if message.lead_id else None, message)
     if message.campaign_id:
+        line = line or (message.line if message.line_id else None)
         values["line_name"] = line.display_name if line is not None else ""
     return render(message.body, values, single_braces=bool(message.campaign_id))
 

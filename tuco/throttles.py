@@ -41,6 +41,9 @@ DEFAULT_LIMITS: dict[str, int] = {
     # POST /api/webhooks/{id}/health-check (not in the spec's table): each one is a live outbound call of up to
     # 10 s, made in the request.
     "webhook_health_check": 10,
+    # GET /api/messages/export (not in the spec's table): each one streams every matching message, up to the
+    # whole history of the workspace.
+    "export": 10,
 }
 
 _BUCKET_LUA = """

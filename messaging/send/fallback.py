@@ -25,7 +25,7 @@ from fallback.models import FallbackConfig
 from fallback.providers.base import PROVIDER_NAMES, ProviderResult, SendContext, provider_for
 from leads.dnc import dnc_add, dnc_blocked_address
 from messaging.models import FallbackStatus, Message, MessageType, Status
-from messaging.personalize import sms_body
+from messaging.personalize import render_message, sms_body
 from messaging.send import attempts, state, wake
 from messaging.send.outcome import Outcome, Result
 from tuco.addresses import InvalidAddress, is_email, normalize_phone
@@ -182,6 +182,7 @@ def fallback_sms_send(*, message_id: str, reason: str, inline: bool = False) -> 
 
     provider = provider_for(config)
     body = sms_body(message)
+    state.record_rendered_body(message, render_message(message))  # the text without the attachment links
     key = fallback_idempotency_key(message_id)
     callback = twilio_status_callback_url(message.workspace_id) if provider.name == "twilio" else None
     context = SendContext(message_id=message_id, workspace_id=message.workspace_id, reason=reason, extra={

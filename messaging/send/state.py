@@ -3,7 +3,7 @@
 Status, the queue columns (`queued_reason`, `next_attempt_at`, `enqueued_at`, `sending_since`,
 `attempt_count`, `reservation`), what a send learned (`send_to_address`, `parts_sent`,
 `external_message_id`, `sent_at`, `delivered_at`, `read_at`, `email_message_id`, checked
-addresses), the errors and the `fallback_sms_*` columns are written here and nowhere else
+addresses, `rendered_body`), the errors and the `fallback_sms_*` columns are written here and nowhere else
 (docs/architecture.md, "Who writes what").
 
 Every status change is one guarded UPDATE (`WHERE id = … AND status = ANY(allowed)`), so two
@@ -341,6 +341,15 @@ def release_campaign_messages(campaign_id: str, *, now: datetime | None = None) 
 def record_send_to(message_id: str, address: str) -> None:
     """The address a provider actually sent to (an SMS that moved on to the lead's next number)."""
     Message.objects.filter(pk=message_id).update(send_to_address=address)
+
+
+def record_rendered_body(message: Message, text: str) -> None:
+    """The text a channel is sending, personalized now (placeholders filled from the lead as it is at this
+    moment): what the recipient gets, kept apart from the template in `body` (the Unibox shows it). Written
+    only when it changed, so a retry that renders the same text costs no write."""
+    if message.rendered_body != text:
+        Message.objects.filter(pk=message.pk).update(rendered_body=text)
+        message.rendered_body = text
 
 
 def record_availability(message_id: str, *, address: str, send_to_changed: bool, checked_addresses: list[str],

@@ -13,8 +13,9 @@ from urllib.parse import unquote, urlsplit
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from messaging.explain import explanation_for
+from messaging.explain import explanation_display
 from messaging.models import Direction, Message, Status
+from messaging.personalize import render_message
 
 
 @dataclass(frozen=True)
@@ -94,12 +95,32 @@ def failure_text(message: Message) -> str:
     return message.error or message.error_code
 
 
+@dataclass(frozen=True)
+class ShownText:
+    text: str  # what the bubble shows
+    template: str  # the body as submitted, when it differs from `text` ("" otherwise)
+    at_send: bool  # True: the text the channel rendered when it sent; False: rendered now (not sent yet, or
+    #                sent before Tuco recorded the rendered text)
+
+
+def shown_text(message: Message) -> ShownText:
+    """The text the recipient got: recorded by the channel at send time (placeholders filled from the lead
+    as it was then). A message no channel rendered yet — still waiting, or sent before the column existed —
+    is rendered now from its lead (load it with the row: `select_related("lead")`)."""
+    if message.direction != Direction.OUTBOUND:
+        return ShownText(text=message.body, template="", at_send=True)
+    at_send = bool(message.rendered_body)
+    text = message.rendered_body if at_send else render_message(message)
+    return ShownText(text=text, template=message.body if message.body != text else "", at_send=at_send)
+
+
 @dataclass
 class Bubble:
     """One message as the thread page draws it."""
 
     message: Message
     outbound: bool
+    text: ShownText
     look: StatusLook | None
     explanation: str
     failure: str
@@ -113,8 +134,8 @@ def bubble_for(message: Message) -> Bubble:
     look = unibox_status_look(message.status)
     explanation = ""
     if outbound and (look is None or message.queued_reason):
-        # Waiting or cancelled messages say why (and when they will go) instead of an icon.
-        explanation = explanation_for(message)
+        # Waiting or cancelled messages say why (and when they will go: relative, local time) instead of an icon.
+        explanation = explanation_display(message)
     failure = failure_text(message) if outbound and message.status in (Status.FAILED, Status.FALLBACK) else ""
     fallback = ""
     if message.status == Status.FALLBACK or message.fallback_sms_status:
@@ -124,6 +145,6 @@ def bubble_for(message: Message) -> Bubble:
         if message.fallback_error:
             parts.append(message.fallback_error)
         fallback = " · ".join(parts)
-    return Bubble(message=message, outbound=outbound, look=look, explanation=explanation, failure=failure,
-                  fallback=fallback, attachments=attachments_of(message),
+    return Bubble(message=message, outbound=outbound, text=shown_text(message), look=look, explanation=explanation,
+                  failure=failure, fallback=fallback, attachments=attachments_of(message),
                   type_label=TYPE_LABELS.get(message.message_type, message.message_type))

@@ -76,7 +76,7 @@ def thread_get(*, user: Any, thread_id: str) -> Thread:
 
 def thread_messages(*, thread: Thread, limit: int = THREAD_MESSAGES_SHOWN) -> tuple[list[Message], bool]:
     """The latest `limit` messages of the thread, oldest first, and whether older ones exist."""
-    rows = list(Message.objects.filter(thread=thread).select_related("line")
+    rows = list(Message.objects.filter(thread=thread).select_related("line", "lead")  # lead: unsent text preview
                 .order_by("-created_at", "-id")[: limit + 1])
     more = len(rows) > limit
     return rows[:limit][::-1], more

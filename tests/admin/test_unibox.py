@@ -6,13 +6,14 @@ import re
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 
 from lines.models import Line
-from messaging.explain import explanation_for
+from messaging.explain import explanation_display, explanation_for
 from messaging.models import Message, MessageEvent, Status, Thread
 from messaging.unibox.views import THREADS_PER_PAGE
 from tests.admin.conftest import logged_in, make_staff, receive, send, set_status
@@ -111,7 +112,10 @@ def test_thread_page_shows_bubbles_statuses_and_failures(bob, world_a) -> None:
     with_files = send(ws, recipientPhone=phone, message="files",
                       attachmentUrls=["https://cdn.example.com/a/photo.png", "https://cdn.example.com/a/deck.pdf"])
 
-    html = logged_in(bob).get(thread_url(world_a.thread)).content.decode()
+    with time_machine.travel(timezone.now(), tick=False):  # the sentences say "in 3 min": hold the clock
+        html = logged_in(bob).get(thread_url(world_a.thread)).content.decode()
+        shown = {m.pk: escape(explanation_display(Message.objects.get(pk=m.pk)))
+                 for m in (queued, scheduled, cancelled)}
 
     assert 'class="msg in' in bubble(html, world_a.inbound.pk)
     assert 'class="msg out' in bubble(html, delivered.pk)
@@ -123,9 +127,12 @@ def test_thread_page_shows_bubbles_statuses_and_failures(bob, world_a) -> None:
         # Queued, scheduled and cancelled get no status icon/label, but say why.
         assert "data-status-label" not in bubble(html, waiting.pk)
     for waiting in (queued, scheduled, cancelled):
-        waiting.refresh_from_db()
-        assert escape(explanation_for(waiting)) in bubble(html, waiting.pk)
-    assert escape(explanation_for(queued)) and escape(explanation_for(cancelled))  # non-empty sentences
+        assert shown[waiting.pk] in bubble(html, waiting.pk)
+    assert shown[queued.pk] and shown[cancelled.pk]  # non-empty sentences
+    # Relative and local time, not the API's ISO instant.
+    queued.refresh_from_db()
+    assert re.search(r"turn is in (2 min 5\d s|3 min), \d\d:\d\d:\d\d UTC\.", bubble(html, queued.pk))
+    assert escape(explanation_for(queued)) not in bubble(html, queued.pk)
     files = bubble(html, with_files.pk)
     assert '<img src="https://cdn.example.com/a/photo.png"' in files
     assert 'href="https://cdn.example.com/a/deck.pdf"' in files and "deck.pdf" in files

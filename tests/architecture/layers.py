@@ -16,7 +16,7 @@ RULES: list[tuple[int, str, str]] = [
     (200, "development tools (not installed in production)", r"^devtools(\..*)?$"),
     (INTERFACE, "interface: views, API, admin, URLs, tasks, commands",
      r"(^|\.)(api|admin|urls|[a-z_]+_urls|[a-z_]+_api|views|tasks|management(\..*)?|apps)$"
-     r"|^messaging\.unibox(\..*)?$|^tuco\.(run|embedded|health|wsgi|asgi|test_settings|settings)$"),
+     r"|^messaging\.(unibox|dashboard)(\..*)?$|^tuco\.(run|embedded|health|wsgi|asgi|test_settings|settings)$"),
     (INTERFACE, "interface: request/response schemas of the API", r"(^|\.)([a-z_]+_)?schemas$"),
     # 0 - the platform
     (0, "platform: ids, errors, logging, calendar, addresses, send errors, Celery app", r"^tuco(\.[a-z_]+)?$"),
@@ -29,7 +29,7 @@ RULES: list[tuple[int, str, str]] = [
     (30, "providers: fallback config, Twilio / GHL / webhook", r"^fallback(\..*)?$"),
     # 4 - messaging's own records and read models
     (40, "messaging records and reads", r"^messaging\.(models|threads|personalize|dedup|documents|explain|selectors"
-                                       r"|replies|webhook_events|send_input|signals)$|^messaging\.attachments(\..*)?$"
+                                       r"|replies|webhook_events|send_input|signals|exports|reporting)$|^messaging\.attachments(\..*)?$"
                                        r"|^messaging$"),
     # 5 - the send path, one way: each module only calls the ones above it in this list
     (50, "send: the words (Block, Outcome, RetryPolicy)", r"^messaging\.send\.outcome$"),

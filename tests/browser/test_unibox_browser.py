@@ -9,50 +9,19 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connections
 from django.utils import timezone
 
 from messaging.models import Message, Status, Thread
 from tests.admin.conftest import receive, send, set_status
+from tests.browser.support import PASSWORD, ROOT, shot_of
 from tests.factories import DeviceFactory, LeadFactory, LineFactory, WorkspaceFactory
 from tuco.models import WorkspaceMember
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-PASSWORD = "correct-horse-battery"
-
-
-@pytest.fixture
-def page(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `python -m tests.browser_setup` (never `playwright install`)")
-    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are still synchronous.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        context.set_default_timeout(15_000)
-        try:
-            yield context.new_page()
-        finally:
-            context.close()
-            browser.close()
-            # ORM calls made while Playwright's loop runs get their own connection (asgiref locals follow
-            # the async context): close it here, or it outlives the test and blocks dropping the test DB.
-            connections.close_all()
 
 
 @pytest.fixture
@@ -95,12 +64,6 @@ def conversation() -> dict[str, Any]:
     return {"thread": Thread.objects.get(pk=thread.pk), "line": line}
 
 
-def _shot(page: Any, name: str) -> Path:
-    path = ARTIFACTS / name
-    page.screenshot(path=str(path), full_page=True)
-    return path
-
-
 def test_operator_reads_and_answers_a_thread(live_server: Any, page: Any, conversation: dict[str, Any]) -> None:
     thread = conversation["thread"]
     page.goto(f"{live_server.url}/admin/login/")
@@ -116,7 +79,7 @@ def test_operator_reads_and_answers_a_thread(live_server: Any, page: Any, conver
     assert rows.count() == 2
     assert rows.first.get_attribute("data-thread-id") == thread.pk
     assert rows.first.locator(".unread-count").inner_text() == "2"
-    _shot(page, "unibox-threads.png")
+    shot_of(page, "unibox-threads.png")
 
     # Open the thread: bubbles with their statuses; opening marks it read.
     rows.first.locator("a.row-link").first.click()
@@ -130,7 +93,7 @@ def test_operator_reads_and_answers_a_thread(live_server: Any, page: Any, conver
     assert "RELAY_REJECTED" in page.locator(".msg.out.failed .failure").inner_text()
     assert page.locator("a.file:has-text('spring-coastal-brochure.pdf')").count() == 1
     assert Thread.objects.get(pk=thread.pk).unread_count == 0
-    _shot(page, "unibox-thread-before-reply.png")
+    shot_of(page, "unibox-thread-before-reply.png")
 
     # An empty reply is refused inline with the API's own text.
     page.click("#reply-send")
@@ -147,7 +110,7 @@ def test_operator_reads_and_answers_a_thread(live_server: Any, page: Any, conver
     bubble = page.locator(f"#m-{reply.pk}")
     assert bubble.locator("[data-status-label]").inner_text().strip() == "◷ Pending"
     assert page.locator("#reply-errors").count() == 0
-    shot = _shot(page, "unibox-thread.png")
+    shot = shot_of(page, "unibox-thread.png")
     docs_copy = ROOT / "docs" / "unibox-thread.png"
     if os.environ.get("TUCO_UPDATE_DOCS_SCREENSHOT") or not docs_copy.exists():  # keep `make test` read-only
         docs_copy.parent.mkdir(exist_ok=True)

@@ -145,6 +145,11 @@ def _filters(a: Seeded) -> list[tuple[str, str]]:
             ("cursor", "ffffffffffffffffffffffff")]
 
 
+def _text(response: Any) -> str:
+    body = b"".join(response.streaming_content) if response.streaming else response.content  # exports stream
+    return body.decode(errors="replace")
+
+
 def test_lists_and_searches_never_show_another_workspaces_rows(seeded_a: Seeded, seeded_b: Seeded,
                                                                settings: Any) -> None:
     settings.TUCO_RATE_LIMITS_ENABLED = False  # ~15 filtered calls per list route
@@ -156,7 +161,7 @@ def test_lists_and_searches_never_show_another_workspaces_rows(seeded_a: Seeded,
         for name, value in [("", ""), *_filters(seeded_a)]:
             path = route.path() + (f"?{urlencode({name: value})}" if name else "")
             response = b.get(path)
-            text = response.content.decode(errors="replace")
+            text = _text(response)
             if response.status_code >= 500 or _leaks(seeded_a, text, sent=value):
                 leaked.append(f"GET {path}: {response.status_code} {sorted(_leaks(seeded_a, text, value))}")
     assert not leaked, "B's lists show A's rows:\n" + "\n".join(leaked)
@@ -167,10 +172,11 @@ def test_own_lists_do_show_own_rows(seeded_a: Seeded, seeded_b: Seeded) -> None:
     a, s = client_with(seeded_a.auth), seeded_a
     expected = {"/api/messages": s.message.pk, "/api/leads": s.lead.pk, "/api/lists": s.lead_list.pk,
                 "/api/dnc": s.dnc.pk, "/api/webhooks": s.webhook.pk, "/api/lines/by-user": s.line.pk,
-                "/api/replies": s.reply.pk}
+                "/api/replies": s.reply.pk, "/api/messages/export": s.message.pk,
+                "/api/messages/export?format=ndjson": s.message.pk}
     for path, wanted in expected.items():
         response = a.get(path)
-        assert response.status_code == 200 and wanted in response.content.decode(), path
+        assert response.status_code == 200 and wanted in _text(response), path
 
 
 def test_filters_naming_another_workspaces_rows(seeded_a: Seeded, seeded_b: Seeded) -> None:

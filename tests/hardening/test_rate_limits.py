@@ -164,6 +164,7 @@ def _view_class(path: str) -> Any:
     ("/api/check-availability-rr", "availability", ("GET", "POST")),
     ("/api/leads/check-availability", "availability", ("GET", "POST")),
     ("/api/webhooks/0123456789abcdef01234567/health-check", "webhook_health_check", ("POST",)),
+    ("/api/messages/export", "export", ("GET",)),
 ])
 def test_endpoint_groups_are_wired(path: str, group: str, methods: tuple[str, ...]) -> None:
     view = _view_class(path)

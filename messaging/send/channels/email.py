@@ -94,11 +94,13 @@ class EmailChannel:
         message, line, attempt = claimed.message, claimed.line, claimed.attempt
         assert line is not None and attempt is not None
         address = message.send_to_address
+        body = render_message(message, line=line)
+        state.record_rendered_body(message, body)  # what the recipient gets (the Unibox shows it)
         while True:
             started = timezone.now()
             try:
                 result = email_send(line=line, to=address, subject=_subject(message, line.display_name),
-                                    body=render_message(message, line=line), message_id=message.pk,
+                                    body=body, message_id=message.pk,
                                     in_reply_to=email_answered(message))
             except SendError as error:
                 attempts.attempt_finish(attempt.pk, outcome=SendAttempt.Outcome.UNKNOWN if error.maybe_sent

@@ -78,6 +78,8 @@ class IMessageChannel:
             address = resolved
         text = render_message(message, line=line)
         parts = plan_parts(message, text)
+        if "text" not in done and any(part.key == "text" for part in parts):
+            state.record_rendered_body(message, text)  # what the recipient gets (the Unibox shows it)
         summary = {"chatGuid": chat_guid(address, prefix=device.chat_guid_prefix or "iMessage"),
                    "method": "private-api" if device.private_api else "apple-script",
                    "tempGuid": attempt.temp_guid, "text": text, "parts": [p.key for p in parts]}

@@ -16,7 +16,7 @@ from fallback.providers.base import SendContext
 from fallback.providers.twilio import TwilioProvider, is_recipient_error
 from leads.dnc import dnc_add, dnc_blocked_address
 from messaging.models import Message, SendAttempt
-from messaging.personalize import sms_body
+from messaging.personalize import render_message, sms_body
 from messaging.send import attempts, state
 from messaging.send.claim import Claimed
 from messaging.send.outcome import Outcome, Result
@@ -63,6 +63,7 @@ def sms_send(*, message_id: str) -> Outcome:
         return _failed(SendError("No phone number for an SMS (phone and altPhone1-3 are empty)", "NO_PHONE", True))
     provider = TwilioProvider.from_config(config)
     body = sms_body(message)
+    state.record_rendered_body(message, render_message(message))  # the text without the attachment links
     callback = twilio_status_callback_url(message.workspace_id)
     context = SendContext(message_id=message_id, workspace_id=message.workspace_id)
     tries = 0

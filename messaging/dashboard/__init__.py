@@ -1,0 +1,1 @@
+"""The reporting dashboard of the admin (`/admin/messaging/message/reporting/`): per line and per day, charts."""
