@@ -160,6 +160,32 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+# Uploads and the per-line attachment cache (tuco.storage): MEDIA_ROOT, or an S3-compatible bucket shared by
+# every host (README "Object storage"). Credentials unset: boto3's own chain (AWS_* env vars, an instance role).
+TUCO_STORAGE = env("TUCO_STORAGE", default="filesystem").strip().lower()
+if TUCO_STORAGE == "s3":
+    from botocore.config import Config as _BotoConfig
+
+    _S3_ADDRESSING_STYLE = env("TUCO_S3_ADDRESSING_STYLE", default="") or None  # path | virtual | auto
+
+    STORAGES["tuco_media"] = {"BACKEND": "tuco.storage.S3MediaStorage", "OPTIONS": {
+        "bucket_name": env("TUCO_S3_BUCKET"),
+        "endpoint_url": env("TUCO_S3_ENDPOINT_URL", default="") or None,
+        "region_name": env("TUCO_S3_REGION", default="") or None,
+        "access_key": env("TUCO_S3_ACCESS_KEY_ID", default="") or None,
+        "secret_key": env("TUCO_S3_SECRET_ACCESS_KEY", default="") or None,
+        "addressing_style": _S3_ADDRESSING_STYLE,
+        "location": env("TUCO_S3_PREFIX", default="").strip("/"),
+        "default_acl": None, "querystring_auth": True, "file_overwrite": True,
+        # Given a client config, django-storages no longer applies addressing_style itself.
+        "client_config": _BotoConfig(s3={"addressing_style": _S3_ADDRESSING_STYLE}, signature_version="s3v4",
+                                     connect_timeout=5, read_timeout=30,
+                                     retries={"max_attempts": 3, "mode": "standard"}),
+    }}
+elif TUCO_STORAGE == "filesystem":
+    STORAGES["tuco_media"] = {"BACKEND": "tuco.storage.AtomicFileSystemStorage"}  # location: MEDIA_ROOT
+else:
+    raise ImproperlyConfigured(f"TUCO_STORAGE must be 'filesystem' or 's3', not {TUCO_STORAGE!r}")
 WHITENOISE_USE_FINDERS = True  # admin assets work without a collectstatic step in dev
 
 # Request bodies: JSON API bodies are small; uploads have their own 25 MB cap.
