@@ -69,6 +69,14 @@ DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", defau
 # task in tuco.celery). A failed POST wrote nothing and is safe to retry with its Idempotency-Key; a
 # failed task is retried (tuco.task_policies). tests/e2e/test_database_loss.py shows both.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DB_CONN_HEALTH_CHECKS", default=False)
+# Behind pgbouncer in transaction mode a session lasts one transaction: a `.iterator()` outside a transaction
+# declares a WITH HOLD cursor that the next statement may not find. The project's own iterators run inside
+# transactions; this covers everything else (docs/deployment.md "PostgreSQL behind pgbouncer").
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool("DB_DISABLE_SERVER_SIDE_CURSORS", default=False)
+# No server-side prepared statements, which a transaction pooler would hand to the wrong session: Django's
+# default for psycopg 3 (prepare_threshold None, client-side binding cursors), kept explicit so nobody turns
+# them on by accident (and OPTIONS "server_side_binding" stays off).
+DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", None)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="") or embedded.ensure_redis()

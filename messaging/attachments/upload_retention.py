@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q
 
 from messaging.attachments.uploads import FILE, META, UPLOADS, upload_key, upload_ref_from_url
@@ -109,11 +110,14 @@ def uploads_in_use(workspace_ids: Iterable[str]) -> set[tuple[str, str]]:
             .filter(Q(status__in=OPEN_STATUSES) | Q(fallback_sms_status__in=OPEN_FALLBACK_STATUSES))
             .exclude(attachment_urls=[]).values_list("attachment_urls", flat=True))
     in_use = set()
-    for names in urls.iterator(chunk_size=2000):
-        for url in names or []:
-            ref = upload_ref_from_url(url) if isinstance(url, str) else None
-            if ref is not None:
-                in_use.add((ref.workspace_id, ref.token))
+    # In a transaction: the server-side cursor of .iterator() then lives as long as the transaction, which
+    # pgbouncer in transaction mode keeps on one server connection (outside one it would be WITH HOLD).
+    with transaction.atomic():
+        for names in urls.iterator(chunk_size=2000):
+            for url in names or []:
+                ref = upload_ref_from_url(url) if isinstance(url, str) else None
+                if ref is not None:
+                    in_use.add((ref.workspace_id, ref.token))
     return in_use
 
 
