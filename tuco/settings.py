@@ -316,6 +316,13 @@ TUCO_UPLOAD_QUOTA_BYTES = env.int("TUCO_UPLOAD_QUOTA_BYTES", default=2 * 1024**3
 TUCO_UPLOAD_QUOTA_FILES = env.int("TUCO_UPLOAD_QUOTA_FILES", default=10_000)
 TUCO_DISK_PRUNE_INTERVAL_SECONDS = env.float("TUCO_DISK_PRUNE_INTERVAL_SECONDS", default=3600)
 
+# --- metrics and error reporting (README "Metrics", "Error reporting") ----------------------------------
+# Bearer token of GET /metrics (web) and of the workers' metrics port; unset: both are off.
+TUCO_METRICS_TOKEN = env("TUCO_METRICS_TOKEN", default="")
+# Each Celery worker process serves its own metrics on this port (unset: none); the address to bind.
+TUCO_WORKER_METRICS_PORT = env.int("TUCO_WORKER_METRICS_PORT", default=None)
+TUCO_WORKER_METRICS_ADDR = env("TUCO_WORKER_METRICS_ADDR", default="127.0.0.1")
+
 # --- logging (structured JSON, one event name per fact) --------------------------
 TUCO_LOG_LEVEL = env("TUCO_LOG_LEVEL", default="INFO")
 LOGGING = {
