@@ -14,7 +14,7 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
-from tuco import crypto, embedded
+from tuco import crypto, embedded, error_reporting
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -322,6 +322,11 @@ TUCO_METRICS_TOKEN = env("TUCO_METRICS_TOKEN", default="")
 # Each Celery worker process serves its own metrics on this port (unset: none); the address to bind.
 TUCO_WORKER_METRICS_PORT = env.int("TUCO_WORKER_METRICS_PORT", default=None)
 TUCO_WORKER_METRICS_ADDR = env("TUCO_WORKER_METRICS_ADDR", default="127.0.0.1")
+# Error reporting to Sentry: off unless SENTRY_DSN is set; secrets scrubbed (tuco.error_reporting).
+SENTRY_DSN = env("SENTRY_DSN", default="")
+SENTRY_ENABLED = error_reporting.sentry_init(
+    dsn=SENTRY_DSN, environment=env("SENTRY_ENVIRONMENT", default=""), release=env("SENTRY_RELEASE", default=""),
+    traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0))
 
 # --- logging (structured JSON, one event name per fact) --------------------------
 TUCO_LOG_LEVEL = env("TUCO_LOG_LEVEL", default="INFO")
