@@ -52,6 +52,7 @@ def test_a_new_api_keys_raw_value_is_in_no_cookie(alice: Any, world_a: Any) -> N
 def test_a_new_webhooks_signing_secret_is_in_no_cookie(alice: Any, world_a: Any) -> None:
     form = {"workspace": world_a.workspace.pk, "name": "ops hook", "description": "",
             "url": "https://example.com/x", "events": ["message.sent"]}
-    secret, cookies = _shown_once(logged_in(alice), "/admin/webhooks/webhookendpoint/add/", form, r"whsec_[A-Za-z0-9_-]+")
+    secret, cookies = _shown_once(logged_in(alice), "/admin/webhooks/webhookendpoint/add/", form,
+                                  r"whsec_[A-Za-z0-9_-]+")
     assert secret == WebhookEndpoint.objects.get(name="ops hook").secret
     assert not any(secret in text for text in cookies), cookies
