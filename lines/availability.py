@@ -138,7 +138,7 @@ def check_address(*, workspace_id: str, address: str, lines: list[Line], now: da
             soonest = min(soonest, exhausted.until) if soonest else exhausted.until
             continue
         try:
-            available = relay_for_device(line.device, private_api=True).check_imessage(address=address)
+            available = relay_for_device(line.device, private_api=True, line_id=line.pk).check_imessage(address=address)
         except SendError as error:
             release_check(line=line, now=now)  # a failed check does not spend the budget
             if not error.line_fault:

@@ -15,6 +15,7 @@ from messaging.send import outcomes, wake, worker
 from messaging.send.dispatcher import send_message
 from messaging.send.fallback import fallback_sms_send
 from tuco.idempotency import idempotency_purge_expired
+from tuco.metrics import timed_sweep
 from tuco.task_policies import RETRY_ON_LOST_DATABASE
 
 
@@ -34,16 +35,19 @@ def send_fallback_sms(message_id: str, reason: str) -> None:
 
 
 @shared_task(ignore_result=True)
+@timed_sweep("due")
 def sweep_due_messages() -> int:
     return worker.sweep_due_messages()
 
 
 @shared_task(ignore_result=True)
+@timed_sweep("stuck_sending")
 def sweep_stuck_sending() -> int:
     return worker.sweep_stuck_sending()
 
 
 @shared_task(ignore_result=True)
+@timed_sweep("fallbacks")
 def sweep_fallbacks() -> dict[str, int]:
     return worker.sweep_fallbacks()
 

@@ -6,7 +6,7 @@ import contextlib
 import os
 
 from celery import Celery, Task
-from celery.signals import setup_logging, task_prerun, worker_ready
+from celery.signals import setup_logging, task_postrun, task_prerun, worker_init, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tuco.settings")
 
@@ -88,3 +88,26 @@ def _check_lines_at_start(**_: object) -> None:
     # simulator starts) get their inbound webhook registered now rather than at the next health beat.
     with contextlib.suppress(Exception):  # the beat schedule runs the same check shortly anyway
         app.send_task("messaging.tasks.check_lines_health", countdown=2)
+
+
+@task_prerun.connect
+def _task_metrics_start(task_id: str | None = None, **_: object) -> None:
+    from tuco.metrics import task_started
+
+    task_started(task_id)
+
+
+@task_postrun.connect
+def _task_metrics_end(task_id: str | None = None, task: object = None, state: str | None = None, **_: object) -> None:
+    from tuco.metrics import task_finished
+
+    task_finished(task_id, task=task, state=state)
+
+
+@worker_init.connect
+def _serve_worker_metrics(**_: object) -> None:
+    # This worker's own metrics (relay calls, send latency, webhook deliveries, sweeps, tasks) on
+    # TUCO_WORKER_METRICS_PORT; Prometheus scrapes each worker (docs/deployment.md "Metrics").
+    from tuco.metrics import worker_metrics_serve
+
+    worker_metrics_serve()

@@ -14,7 +14,7 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
-from tuco import crypto, embedded
+from tuco import crypto, embedded, error_reporting
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -69,6 +69,14 @@ DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", defau
 # task in tuco.celery). A failed POST wrote nothing and is safe to retry with its Idempotency-Key; a
 # failed task is retried (tuco.task_policies). tests/e2e/test_database_loss.py shows both.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DB_CONN_HEALTH_CHECKS", default=False)
+# Behind pgbouncer in transaction mode a session lasts one transaction: a `.iterator()` outside a transaction
+# declares a WITH HOLD cursor that the next statement may not find. The project's own iterators run inside
+# transactions; this covers everything else (docs/deployment.md "PostgreSQL behind pgbouncer").
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool("DB_DISABLE_SERVER_SIDE_CURSORS", default=False)
+# No server-side prepared statements, which a transaction pooler would hand to the wrong session: Django's
+# default for psycopg 3 (prepare_threshold None, client-side binding cursors), kept explicit so nobody turns
+# them on by accident (and OPTIONS "server_side_binding" stays off).
+DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", None)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="") or embedded.ensure_redis()
@@ -161,6 +169,32 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+# Uploads and the per-line attachment cache (tuco.storage): MEDIA_ROOT, or an S3-compatible bucket shared by
+# every host (README "Object storage"). Credentials unset: boto3's own chain (AWS_* env vars, an instance role).
+TUCO_STORAGE = env("TUCO_STORAGE", default="filesystem").strip().lower()
+if TUCO_STORAGE == "s3":
+    from botocore.config import Config as _BotoConfig
+
+    _S3_ADDRESSING_STYLE = env("TUCO_S3_ADDRESSING_STYLE", default="") or None  # path | virtual | auto
+
+    STORAGES["tuco_media"] = {"BACKEND": "tuco.storage.S3MediaStorage", "OPTIONS": {
+        "bucket_name": env("TUCO_S3_BUCKET"),
+        "endpoint_url": env("TUCO_S3_ENDPOINT_URL", default="") or None,
+        "region_name": env("TUCO_S3_REGION", default="") or None,
+        "access_key": env("TUCO_S3_ACCESS_KEY_ID", default="") or None,
+        "secret_key": env("TUCO_S3_SECRET_ACCESS_KEY", default="") or None,
+        "addressing_style": _S3_ADDRESSING_STYLE,
+        "location": env("TUCO_S3_PREFIX", default="").strip("/"),
+        "default_acl": None, "querystring_auth": True, "file_overwrite": True,
+        # Given a client config, django-storages no longer applies addressing_style itself.
+        "client_config": _BotoConfig(s3={"addressing_style": _S3_ADDRESSING_STYLE}, signature_version="s3v4",
+                                     connect_timeout=5, read_timeout=30,
+                                     retries={"max_attempts": 3, "mode": "standard"}),
+    }}
+elif TUCO_STORAGE == "filesystem":
+    STORAGES["tuco_media"] = {"BACKEND": "tuco.storage.AtomicFileSystemStorage"}  # location: MEDIA_ROOT
+else:
+    raise ImproperlyConfigured(f"TUCO_STORAGE must be 'filesystem' or 's3', not {TUCO_STORAGE!r}")
 WHITENOISE_USE_FINDERS = True  # admin assets work without a collectstatic step in dev
 
 # Request bodies: JSON API bodies are small; uploads have their own 25 MB cap.
@@ -284,6 +318,18 @@ TUCO_UPLOAD_RETENTION_DAYS = env.float("TUCO_UPLOAD_RETENTION_DAYS", default=30)
 TUCO_UPLOAD_QUOTA_BYTES = env.int("TUCO_UPLOAD_QUOTA_BYTES", default=2 * 1024**3)
 TUCO_UPLOAD_QUOTA_FILES = env.int("TUCO_UPLOAD_QUOTA_FILES", default=10_000)
 TUCO_DISK_PRUNE_INTERVAL_SECONDS = env.float("TUCO_DISK_PRUNE_INTERVAL_SECONDS", default=3600)
+
+# --- metrics and error reporting (README "Metrics", "Error reporting") ----------------------------------
+# Bearer token of GET /metrics (web) and of the workers' metrics port; unset: both are off.
+TUCO_METRICS_TOKEN = env("TUCO_METRICS_TOKEN", default="")
+# Each Celery worker process serves its own metrics on this port (unset: none); the address to bind.
+TUCO_WORKER_METRICS_PORT = env.int("TUCO_WORKER_METRICS_PORT", default=None)
+TUCO_WORKER_METRICS_ADDR = env("TUCO_WORKER_METRICS_ADDR", default="127.0.0.1")
+# Error reporting to Sentry: off unless SENTRY_DSN is set; secrets scrubbed (tuco.error_reporting).
+SENTRY_DSN = env("SENTRY_DSN", default="")
+SENTRY_ENABLED = error_reporting.sentry_init(
+    dsn=SENTRY_DSN, environment=env("SENTRY_ENVIRONMENT", default=""), release=env("SENTRY_RELEASE", default=""),
+    traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0))
 
 # --- logging (structured JSON, one event name per fact) --------------------------
 TUCO_LOG_LEVEL = env("TUCO_LOG_LEVEL", default="INFO")

@@ -3,6 +3,7 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from messaging.metrics_api import metrics_view
 from tuco import health
 
 urlpatterns = [
@@ -20,6 +21,7 @@ urlpatterns = [
     path("api/", include("campaigns.urls")),
     path("", include("messaging.attachments.urls")),
     path("hooks/", include("messaging.inbound.urls")),
+    path("metrics", metrics_view, name="metrics"),
 ]
 
 

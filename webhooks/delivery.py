@@ -29,6 +29,7 @@ from django.utils import timezone
 from tuco.celery import task_named
 from tuco.http import bounded_request
 from tuco.logging import get_logger
+from tuco.metrics import webhook_delivery_observe
 from tuco.timefmt import iso
 from tuco.urlsafety import blocked_reason, guarded_session
 from webhooks import policy
@@ -195,6 +196,8 @@ def _record_result(event: WebhookEvent, endpoint: WebhookEndpoint, result: HttpR
              messageId=event.message_id, workspaceId=event.workspace_id, attempt=event.attempt_count,
              statusCode=result.status_code, latencyMs=result.latency_ms, error=result.error or None,
              nextAttemptAt=iso(fields["next_attempt_at"]))
+    webhook_delivery_observe(outcome=str(status), status_code=result.status_code, event_created_at=event.created_at,
+                             at=at)
     return str(status)
 
 

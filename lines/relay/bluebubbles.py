@@ -10,6 +10,7 @@ have gone out (verify first) or certainly did not (retry).
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 import requests
@@ -20,6 +21,8 @@ from lines.relay.base import RelayAttachment, SentMessage
 from lines.relay.errors import RelayErrorKind, relay_error
 from lines.relay.http import relay_request
 from tuco.http import ResponseTooLarge
+from tuco.metrics import relay_call_observe
+from tuco.send_errors import SendError
 
 CONNECT_TIMEOUT = 5.0
 CONTROL_READ_TIMEOUT = 15.0
@@ -67,33 +70,56 @@ def _error_text(response: requests.Response) -> str:
     return str(body)[:300]
 
 
+def _transport_reason(exc: Exception) -> str:
+    """The `reason` label of a relay call that got no HTTP answer."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return "connect_timeout"
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return "timeout"
+    if isinstance(exc, ResponseTooLarge):
+        return "too_large"
+    return "connection"
+
+
+def _transport_error(exc: Exception, read_timeout: float) -> SendError:
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return relay_error(RelayErrorKind.NOT_SENT, f"relay connect timeout: {exc.__class__.__name__}")
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return relay_error(RelayErrorKind.UNKNOWN, f"relay did not answer within {read_timeout:.0f}s")
+    if isinstance(exc, ResponseTooLarge):  # the request went out: what it did is unknown
+        return relay_error(RelayErrorKind.UNKNOWN, f"relay answer refused: {exc}")
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        # Refused / unresolvable: nothing reached the device. Anything else (reset mid-answer) is unknown.
+        reason = getattr(exc.args[0], "reason", None) if exc.args else None
+        kind = RelayErrorKind.NOT_SENT if isinstance(reason, NewConnectionError) else RelayErrorKind.UNKNOWN
+        return relay_error(kind, f"relay connection failed: {reason or exc}")
+    raise exc  # any other requests error: as before, not classified here
+
+
 class BlueBubblesClient:
     def __init__(self, *, base_url: str, password: str, private_api: bool = False,
-                 chat_prefix: str = "iMessage") -> None:
+                 chat_prefix: str = "iMessage", metrics_label: str = "") -> None:
         self.base_url = base_url.rstrip("/")
         self.password = password
         self.private_api = private_api
         self.chat_prefix = chat_prefix
+        self.metrics_label = metrics_label  # the line (tuco_relay_call_seconds{line=…})
 
     # --- transport ------------------------------------------------------------------
     def _call(self, method: str, path: str, *, read_timeout: float = CONTROL_READ_TIMEOUT,
               params: dict[str, Any] | None = None, **kwargs: Any) -> requests.Response:
         url = f"{self.base_url}/api/v1/{path.lstrip('/')}"
         query = {"password": self.password, **(params or {})}
+        started = time.perf_counter()
         try:
             response = relay_request(method, url, params=query, connect_timeout=CONNECT_TIMEOUT, deadline=read_timeout,
                                      **kwargs)
-        except requests.exceptions.ConnectTimeout as exc:
-            raise relay_error(RelayErrorKind.NOT_SENT, f"relay connect timeout: {exc.__class__.__name__}") from exc
-        except requests.exceptions.ReadTimeout as exc:
-            raise relay_error(RelayErrorKind.UNKNOWN, f"relay did not answer within {read_timeout:.0f}s") from exc
-        except ResponseTooLarge as exc:  # the request went out: what it did is unknown
-            raise relay_error(RelayErrorKind.UNKNOWN, f"relay answer refused: {exc}") from exc
-        except requests.exceptions.ConnectionError as exc:
-            # Refused / unresolvable: nothing reached the device. Anything else (reset mid-answer) is unknown.
-            reason = getattr(exc.args[0], "reason", None) if exc.args else None
-            kind = RelayErrorKind.NOT_SENT if isinstance(reason, NewConnectionError) else RelayErrorKind.UNKNOWN
-            raise relay_error(kind, f"relay connection failed: {reason or exc}") from exc
+        except (requests.exceptions.RequestException, ResponseTooLarge) as exc:
+            relay_call_observe(line=self.metrics_label, seconds=time.perf_counter() - started,
+                               reason=_transport_reason(exc))
+            raise _transport_error(exc, read_timeout) from exc
+        relay_call_observe(line=self.metrics_label, seconds=time.perf_counter() - started,
+                           reason=None if response.status_code < 400 else f"http_{response.status_code // 100}xx")
         if response.status_code == 401:
             raise relay_error(RelayErrorKind.PERMANENT, f"relay refused the password: {_error_text(response)}",
                              status=401, body=response.text)

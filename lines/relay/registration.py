@@ -25,7 +25,8 @@ def relay_webhook_register(*, line: Line) -> bool:
     the registration is idempotent on the relay side (an existing URL is kept)."""
     assert line.device is not None
     try:
-        relay_for_device(line.device).register_webhook(url=relay_webhook_url(line), events=RELAY_EVENTS)
+        relay = relay_for_device(line.device, line_id=line.pk)
+        relay.register_webhook(url=relay_webhook_url(line), events=RELAY_EVENTS)
     except SendError as exc:
         log.warning("line.webhook_register_failed", lineId=line.pk, error=str(exc))
         return False

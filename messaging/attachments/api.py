@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.http import FileResponse, Http404, HttpRequest
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_safe
 from drf_spectacular.utils import OpenApiExample, extend_schema
@@ -17,6 +17,7 @@ from messaging.attachments.uploads import upload_create, upload_get
 from tuco.auth import workspace_of
 from tuco.errors import BadRequest
 from tuco.schema_fields import Error
+from tuco.storage import media_storage
 from tuco.throttles import RateLimitedMixin
 
 # Multipart framing around the file (boundaries, part headers, small fields) on top of the cap.
@@ -72,12 +73,22 @@ class UploadsApi(RateLimitedMixin, APIView):
 
 
 @require_safe
-def upload_file_view(request: HttpRequest, workspace_id: str, token: str, filename: str) -> FileResponse:
-    """Public (the URL is the secret): the stored bytes, inline, with the type detected at upload."""
+def upload_file_view(request: HttpRequest, workspace_id: str, token: str, filename: str) -> HttpResponse:
+    """Public (the URL is the secret): the stored bytes, inline, with the type detected at upload.
+
+    Proxied from the media storage whatever it is (disk or a private bucket): the URL stays the one the
+    upload answered, never expires while the upload lives, and stops working the moment the retention
+    trashes it (docs/attachments.md "Serving")."""
     upload = upload_get(workspace_id=workspace_id, token=token, filename=filename)
     if upload is None:
         raise Http404("upload not found")
-    response = FileResponse(upload.path.open("rb"), content_type=upload.mime_type)
+    if request.method == "HEAD":
+        response = HttpResponse(content_type=upload.mime_type)
+    else:
+        try:
+            response = FileResponse(media_storage().open_stream(upload.file_key), content_type=upload.mime_type)
+        except FileNotFoundError:  # trashed and deleted between the two reads
+            raise Http404("upload not found")
     response["Content-Length"] = str(upload.size)
     response["Content-Disposition"] = content_disposition_header(as_attachment=False, filename=upload.name)
     response["X-Content-Type-Options"] = "nosniff"

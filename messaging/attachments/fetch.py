@@ -1,6 +1,6 @@
 """attachment_fetch: one attachment URL → bytes ready for the relay. Called by the worker, never a request.
 
-Order: this server's upload store (read from disk, no HTTP) → the line's cache → download
+Order: this server's upload store (read from the media storage, no HTTP) → the line's cache → download
 (download.py: guarded, capped, timed) → real type from the bytes (types.py) → cache.
 """
 
@@ -19,6 +19,7 @@ from messaging.attachments.errors import AttachmentError
 from messaging.attachments.types import MAX_BYTES, SUPPORTED_TEXT, FileType, detect, name_for
 from messaging.attachments.uploads import NOT_OWNED, upload_for_ref, upload_ref_from_url
 from tuco.logging import get_logger
+from tuco.storage import STORAGE_ERRORS
 
 log = get_logger(__name__)
 
@@ -64,16 +65,19 @@ def _result(*, content: bytes, kind: FileType, name: str, cache_hit: bool, sha25
 
 
 def _from_upload_store(url: str, name: str | None, workspace_id: str) -> FetchedAttachment | None:
-    ref = upload_ref_from_url(url)
-    if ref is None:
-        return None
-    upload = upload_for_ref(ref)
-    if upload is None or upload.workspace_id != workspace_id:
-        raise AttachmentError(e.ATTACHMENT_NOT_FOUND, NOT_OWNED, permanent=True)
     try:
-        content = upload.path.read_bytes()
+        ref = upload_ref_from_url(url)
+        if ref is None:
+            return None
+        upload = upload_for_ref(ref)
+        if upload is None or upload.workspace_id != workspace_id:
+            raise AttachmentError(e.ATTACHMENT_NOT_FOUND, NOT_OWNED, permanent=True)
+        content = upload.read()
     except FileNotFoundError:
         raise AttachmentError(e.ATTACHMENT_NOT_FOUND, "Uploaded file no longer exists", permanent=True)
+    except STORAGE_ERRORS as exc:  # the storage is unreachable or failing: worth another try later
+        raise AttachmentError(e.ATTACHMENT_DOWNLOAD_FAILED, f"Upload store unavailable: {str(exc)[:200]}",
+                              permanent=False)
     if len(content) > MAX_BYTES:
         raise too_large()
     kind = _kind_of(content)

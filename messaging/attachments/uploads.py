@@ -1,34 +1,33 @@
 """Workspace uploads: files integrators POST to /api/uploads and then send by URL.
 
-Storage only (no table): one directory per upload,
+Storage only (no table), in the media storage (`tuco.storage`: MEDIA_ROOT, or an S3 bucket shared by every
+host), two objects per upload:
 
-    MEDIA_ROOT/uploads/<workspaceId>/<token>/file        the bytes
-    MEDIA_ROOT/uploads/<workspaceId>/<token>/meta.json   {"name", "mimeType", "size", "sha256", "createdAt"}
+    uploads/<workspaceId>/<token>/file        the bytes (written first)
+    uploads/<workspaceId>/<token>/meta.json   {"name", "mimeType", "size", "sha256", "createdAt"}: written last,
+                                              it makes the upload exist (readers, the quota and the URL)
 
-served at `<TUCO_PUBLIC_URL>/uploads/<workspaceId>/<token>/<name>`. The token (192 random
-bits) makes the URL unguessable. The directory is assembled under `uploads/.tmp/` and
-renamed into place, so a reader never sees a half-written upload. The rename is admitted by
-the workspace's quota (`upload_quota`); uploads older than the retention are pruned on beat
+served at `<TUCO_PUBLIC_URL>/uploads/<workspaceId>/<token>/<name>`. The token (192 random bits) makes the
+URL unguessable. Each object is written whole (an atomic rename on disk, one PUT on S3), and `meta.json`
+is written under the workspace's quota lock (`upload_quota`), so a reader never sees a half-written upload
+and concurrent uploads never overshoot the quota. Uploads older than the retention are pruned on beat
 (`upload_retention`).
 
-The send path reads these files from disk (no HTTP) and refuses another workspace's URL
-(`attachment_urls_check_ownership`, spec attachments.txt: 403).
+The send path reads these objects through the storage (no HTTP, on any host) and refuses another
+workspace's URL (`attachment_urls_check_ownership`, spec attachments.txt: 403). "Ours" is a URL of
+`TUCO_PUBLIC_URL` under `/uploads/`, and, with S3, a URL straight into the bucket (presigned or not).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import posixpath
 import re
 import secrets
-import shutil
-import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
 from django.conf import settings
@@ -38,6 +37,7 @@ from messaging.attachments.upload_quota import upload_quota_check, upload_quota_
 from tuco.errors import BadRequest, Forbidden
 from tuco.logging import get_logger
 from tuco.models import Workspace
+from tuco.storage import media_storage
 
 log = get_logger(__name__)
 
@@ -45,6 +45,8 @@ NOT_OWNED = "Attachment URL does not belong to this organization"
 _WORKSPACE_RE = re.compile(r"^[0-9a-f]{24}$")
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{32}$")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+UPLOADS = "uploads"
+FILE, META = "file", "meta.json"
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ class UploadRef:
 
     workspace_id: str
     token: str
-    filename: str
+    filename: str | None  # None: a bucket URL, which names the object, not the upload's name
 
 
 @dataclass
@@ -64,15 +66,22 @@ class StoredUpload:
     mime_type: str
     size: int
     sha256: str
-    path: Path
 
     @property
     def url(self) -> str:
         return f"{settings.TUCO_PUBLIC_URL}/uploads/{self.workspace_id}/{self.token}/{quote(self.name)}"
 
+    @property
+    def file_key(self) -> str:
+        return upload_key(self.workspace_id, self.token, FILE)
 
-def uploads_root() -> Path:
-    return Path(settings.MEDIA_ROOT) / "uploads"
+    def read(self) -> bytes:
+        """The bytes (FileNotFoundError once the retention removed them)."""
+        return media_storage().read_bytes(self.file_key)
+
+
+def upload_key(workspace_id: str, token: str, part: str) -> str:
+    return f"{UPLOADS}/{workspace_id}/{token}/{part}"
 
 
 def _origin(scheme: str, host: str | None, port: int | None) -> tuple[str, int | None, bool]:
@@ -87,6 +96,9 @@ def upload_ref_from_url(url: str) -> UploadRef | None:
     their default ports are the same store (so a scheme swap cannot dodge the ownership check).
     A URL of ours with a malformed tail is still ours (an UploadRef that matches nothing).
     """
+    in_bucket = media_storage().key_for_url(url)
+    if in_bucket is not None:
+        return _ref_from_key(in_bucket)
     base = urlsplit(settings.TUCO_PUBLIC_URL)
     try:
         parts = urlsplit((url or "").strip())
@@ -107,6 +119,14 @@ def upload_ref_from_url(url: str) -> UploadRef | None:
     return UploadRef(workspace_id=workspace_id, token=token, filename=filename)
 
 
+def _ref_from_key(key: str) -> UploadRef:
+    """A bucket URL is ours whatever it names; only `uploads/<ws>/<token>/file` can be an upload."""
+    segments = key.split("/")
+    if len(segments) == 4 and segments[0] == UPLOADS and segments[3] == FILE:
+        return UploadRef(workspace_id=segments[1], token=segments[2], filename=None)
+    return UploadRef(workspace_id="", token="", filename="")
+
+
 def _normalized_path(path: str) -> str:
     """The path as the request that fetches it will reach the store: percent-decoded, repeated slashes
     merged (as proxies do), `.` and `..` resolved (as HTTP clients do), so `/%75ploads/...`,
@@ -115,27 +135,29 @@ def _normalized_path(path: str) -> str:
     return posixpath.normpath(merged) + ("/" if merged.endswith("/") and merged != "/" else "")
 
 
-def _directory(workspace_id: str, token: str) -> Path | None:
-    if not (_WORKSPACE_RE.match(workspace_id) and _TOKEN_RE.match(token)):
-        return None
-    return uploads_root() / workspace_id / token
+def _valid_ids(workspace_id: str, token: str) -> bool:
+    return bool(_WORKSPACE_RE.match(workspace_id or "") and _TOKEN_RE.match(token or ""))
 
 
 def upload_get(*, workspace_id: str, token: str, filename: str | None = None) -> StoredUpload | None:
-    """The stored upload, or None when it does not exist (or `filename` is not its name)."""
-    directory = _directory(workspace_id, token)
-    if directory is None:
+    """The stored upload, or None when it does not exist (or `filename` is not its name).
+
+    One read (`meta.json`): the bytes were stored before it and are removed only after it."""
+    if not _valid_ids(workspace_id, token):
         return None
     try:
-        meta = json.loads((directory / "meta.json").read_bytes())
+        meta = json.loads(media_storage().read_bytes(upload_key(workspace_id, token, META)))
         upload = StoredUpload(workspace_id=workspace_id, token=token, name=str(meta["name"]),
                               mime_type=str(meta["mimeType"]), size=int(meta["size"]),
-                              sha256=str(meta["sha256"]), path=directory / "file")
-    except (OSError, ValueError, KeyError, TypeError):
+                              sha256=str(meta["sha256"]))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        log.warning("attachment.upload.unreadable", workspaceId=workspace_id, error=str(exc)[:200])
         return None
     if filename is not None and filename != upload.name:
         return None
-    return upload if upload.path.is_file() else None
+    return upload
 
 
 def upload_for_ref(ref: UploadRef) -> StoredUpload | None:
@@ -173,35 +195,28 @@ def _validate(content: bytes) -> FileType:
 
 def upload_create(*, workspace_id: str, file_name: str | None, content: bytes) -> StoredUpload:
     """Validate (size, real type from the bytes, the workspace's quota) and store one upload;
-    nothing is written on rejection."""
+    nothing is left stored on rejection."""
     kind = _validate(content)
     name = name_for(file_name, kind, fallback="upload")
     sha256 = hashlib.sha256(content).hexdigest()
-    root = uploads_root()
     if not _WORKSPACE_RE.match(workspace_id):
         raise ValueError(f"invalid workspace id {workspace_id!r}")
-    workspace_dir = root / workspace_id
-    # Early refusal without the lock (no 25 MB staging write for a full workspace); the locked
-    # check at the rename below is the one that counts.
-    upload_quota_check(workspace_id=workspace_id, directory=workspace_dir, size=len(content))
-    staging_root = root / ".tmp"
-    staging_root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=staging_root))
+    # Early refusal without the lock (no 25 MB write for a full workspace); the locked check at the
+    # commit below is the one that counts.
+    upload_quota_check(workspace_id=workspace_id, size=len(content))
+    storage = media_storage()
+    token = secrets.token_urlsafe(24)
+    meta = {"name": name, "mimeType": kind.mime, "size": len(content), "sha256": sha256,
+            "createdAt": time.time(), "workspaceId": workspace_id}
+    upload = StoredUpload(workspace_id=workspace_id, token=token, name=name, mime_type=kind.mime,
+                          size=len(content), sha256=sha256)
     try:
-        (staging / "file").write_bytes(content)
-        meta = {"name": name, "mimeType": kind.mime, "size": len(content), "sha256": sha256,
-                "createdAt": time.time(), "workspaceId": workspace_id}
-        (staging / "meta.json").write_text(json.dumps(meta))
-        token = secrets.token_urlsafe(24)
-        target = _directory(workspace_id, token)
-        if target is None:
-            raise ValueError(f"invalid workspace id {workspace_id!r}")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with upload_quota_slot(workspace_id=workspace_id, directory=workspace_dir, size=len(content)):
-            os.rename(staging, target)
+        storage.write_bytes(upload.file_key, content)  # not an upload yet: no meta.json
+        with upload_quota_slot(workspace_id=workspace_id, size=len(content)):
+            storage.write_bytes(upload_key(workspace_id, token, META), json.dumps(meta).encode())
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        storage.remove(upload_key(workspace_id, token, META))  # if the commit failed after it was written
+        storage.remove(upload.file_key)
         raise
     log.info("attachment.upload.created", workspaceId=workspace_id, mimeType=kind.mime, size=len(content))
-    return StoredUpload(workspace_id=workspace_id, token=token, name=name, mime_type=kind.mime,
-                        size=len(content), sha256=sha256, path=target / "file")
+    return upload

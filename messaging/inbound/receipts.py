@@ -46,7 +46,7 @@ def reconcile_receipts(*, now=None, limit: int = 100) -> dict[str, int]:
         state.mark_receipt_checked(message.pk, now)
         line: Line = message.line
         try:
-            row = relay_for_device(line.device).get_message(guid=message.external_message_id)
+            row = relay_for_device(line.device, line_id=line.pk).get_message(guid=message.external_message_id)
         except SendError as exc:
             counts["unreachable"] += 1
             log.info("receipts.relay_unreachable", messageId=message.pk, error=str(exc))

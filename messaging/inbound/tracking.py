@@ -112,7 +112,7 @@ def _device_send_error(line: Line, event: InboundEvent) -> str:
     if message.status == Status.SENDING:
         return "verifying"  # the attempt's own verification sees the error on the device
     try:
-        row = relay_for_device(line.device).get_message(guid=guid) if line.device and guid else None
+        row = relay_for_device(line.device, line_id=line.pk).get_message(guid=guid) if line.device and guid else None
     except SendError as exc:
         log.warning("message.send_error.verify_failed", messageId=message.pk, error=str(exc))
         row = None

@@ -32,6 +32,7 @@ from messaging.send.outcome import Block
 from messaging.signals import message_left_queue
 from messaging.webhook_events import outbox_record
 from tuco.logging import get_logger
+from tuco.metrics import send_latency_observe
 
 log = get_logger(__name__)
 
@@ -225,6 +226,7 @@ def mark_sent(message_id: str, *, guid: str, via: str, attempt_id: int | None = 
     if updated is not None:
         log.info("message.send.summary", messageId=message_id, lineId=updated.line_id, status="sent", via=via,
                  attempts=updated.attempt_count, correlationId=updated.correlation_id)
+        send_latency_observe(channel=updated.message_type, created_at=updated.created_at, sent_at=now)
     return updated
 
 

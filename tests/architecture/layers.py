@@ -29,7 +29,7 @@ RULES: list[tuple[int, str, str]] = [
     (30, "providers: fallback config, Twilio / GHL / webhook", r"^fallback(\..*)?$"),
     # 4 - messaging's own records and read models
     (40, "messaging records and reads", r"^messaging\.(models|threads|personalize|dedup|documents|explain|selectors"
-                                       r"|replies|webhook_events|send_input|signals|exports|reporting)$|^messaging\.attachments(\..*)?$"
+                                       r"|replies|webhook_events|send_input|signals|exports|reporting|metrics)$|^messaging\.attachments(\..*)?$"
                                        r"|^messaging$"),
     # 5 - the send path, one way: each module only calls the ones above it in this list
     (50, "send: the words (Block, Outcome, RetryPolicy)", r"^messaging\.send\.outcome$"),

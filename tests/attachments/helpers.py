@@ -1,18 +1,30 @@
-"""Small helpers shared by the attachment tests."""
+"""Small helpers shared by the attachment tests: what the media store holds, on either backend."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from tests.storage.media import Media
 
 
-def cache_entries(media_root: Path) -> list[Path]:
-    return sorted((media_root / "attachment-cache" / "lines").glob("*/*.json"))
+def cache_entries(media: Media) -> list[str]:
+    return [n for n in media.names("attachment-cache/lines") if n.endswith(".json")]
 
 
-def cache_blobs(media_root: Path) -> list[Path]:
-    return sorted((media_root / "attachment-cache" / "blobs").glob("*/*"))
+def cache_blobs(media: Media) -> list[str]:
+    return [n for n in media.names("attachment-cache/blobs") if not n.rsplit("/", 1)[-1].startswith(".")]
 
 
-def upload_dirs(media_root: Path) -> list[Path]:
-    """Finished uploads (the staging area `.tmp` excluded)."""
-    return sorted(p for p in (media_root / "uploads").glob("*/*") if p.parent.name != ".tmp")
+def upload_dirs(media: Media) -> list[str]:
+    """Finished uploads ("<workspaceId>/<token>", those with their meta.json; not in the trash)."""
+    return sorted(n.split("/", 1)[1].rsplit("/", 1)[0] for n in media.names("uploads")
+                  if n.endswith("/meta.json") and not n.split("/")[1].startswith("."))
+
+
+def stored_files(media: Media) -> list[str]:
+    """Every object of the upload store: nothing may be left behind by a refused upload."""
+    return media.names("uploads")
+
+
+def leftovers(media: Media) -> list[str]:
+    """Objects of the upload store that belong to no finished upload (bytes of a refused one, staging)."""
+    finished = set(upload_dirs(media))
+    return [n for n in media.names("uploads") if n.split("/", 1)[1].rsplit("/", 1)[0] not in finished]

@@ -5,10 +5,8 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +17,7 @@ from messaging.attachments.fetch import attachment_fetch
 from tests.attachments import samples
 from tests.attachments.fileserver import FileServer
 from tests.attachments.helpers import cache_blobs, cache_entries
+from tests.storage.media import Media
 
 LINE_A = "aaaaaaaaaaaaaaaaaaaaaaaa"
 LINE_B = "cccccccccccccccccccccccc"
@@ -50,13 +49,13 @@ def test_second_fetch_from_the_same_line_skips_the_download(fileserver: FileServ
     assert (second.mime_type, second.name, second.size) == ("video/mp4", "Promo.mp4", first.size)
 
 
-def test_another_line_misses_but_shares_the_stored_bytes(fileserver: FileServer, media_root: Path) -> None:
+def test_another_line_misses_but_shares_the_stored_bytes(fileserver: FileServer, media: Media) -> None:
     url = fileserver.add("/files/promo.mp4", samples.mp4())
     fetch(url, LINE_A)
     other = fetch(url, LINE_B)
     assert other.cache_hit is False
     assert fileserver.hit_count("/files/promo.mp4") == 2
-    assert len(cache_entries(media_root)) == 2 and len(cache_blobs(media_root)) == 1
+    assert len(cache_entries(media)) == 2 and len(cache_blobs(media)) == 1
     assert fetch(url, LINE_B).cache_hit is True
 
 
@@ -76,23 +75,23 @@ def test_an_expired_entry_is_downloaded_again(fileserver: FileServer, settings: 
     assert fetch(url).cache_hit is True  # the fresh download replaced the entry
 
 
-def test_a_damaged_blob_is_a_miss_and_heals(fileserver: FileServer, media_root: Path) -> None:
+def test_a_damaged_blob_is_a_miss_and_heals(fileserver: FileServer, media: Media) -> None:
     url = fileserver.add("/files/a.png", samples.png())
     fetch(url)
-    [blob] = cache_blobs(media_root)
-    blob.write_bytes(b"\x89PNG garbage of the same-ish size")
+    [blob] = cache_blobs(media)
+    media.write(blob, b"\x89PNG garbage of the same-ish size")
     assert fetch(url).cache_hit is False
-    assert blob.read_bytes() == samples.png()
+    assert media.read(blob) == samples.png()
     assert fetch(url).cache_hit is True
 
 
-def test_failed_downloads_are_not_cached(fileserver: FileServer, media_root: Path) -> None:
+def test_failed_downloads_are_not_cached(fileserver: FileServer, media: Media) -> None:
     with pytest.raises(Exception):  # noqa: B017 - any AttachmentError
         fetch(fileserver.url("/status/500"))
-    assert cache_entries(media_root) == [] and cache_blobs(media_root) == []
+    assert cache_entries(media) == [] and cache_blobs(media) == []
 
 
-def test_prune_command_removes_expired_entries_and_their_files(media_root: Path, settings: Any) -> None:
+def test_prune_command_removes_expired_entries_and_their_files(media: Media, settings: Any) -> None:
     settings.TUCO_ATTACHMENT_CACHE_MAX_AGE_SECONDS = 7 * DAY
     old, fresh = padded_png(1000), padded_png(2000, b"\x02")
     put("https://cdn.example/old.png", old, now=time.time() - 8 * DAY)
@@ -103,19 +102,15 @@ def test_prune_command_removes_expired_entries_and_their_files(media_root: Path,
     report = json.loads(out.getvalue())
     assert report["expiredEntries"] == 2 and report["removedBlobs"] == 1 and report["freedBytes"] == 1000
     assert report["entries"] == 1 and report["bytes"] == 2000
-    assert [p.name for p in cache_blobs(media_root)] == [hashlib.sha256(fresh).hexdigest()]
+    assert [n.rsplit("/", 1)[-1] for n in cache_blobs(media)] == [hashlib.sha256(fresh).hexdigest()]
     assert cache_get(line_id=LINE_A, url="https://cdn.example/fresh.png") is not None
     assert cache_get(line_id=LINE_A, url="https://cdn.example/old.png") is None
 
 
-def test_prune_evicts_least_recently_used_until_under_the_size_limit(media_root: Path) -> None:
+def test_prune_evicts_least_recently_used_until_under_the_size_limit(media: Media) -> None:
     urls = [f"https://cdn.example/{i}.png" for i in range(4)]
-    for i, url in enumerate(urls):
-        put(url, padded_png(10_000, bytes([i + 1])))
-    entries = {p.name: p for p in cache_entries(media_root)}
     for i, url in enumerate(urls):  # last use: 0 oldest … 3 newest
-        path = entries[f"{hashlib.sha256(url.encode()).hexdigest()}.json"]
-        os.utime(path, (time.time() - 1000 + i * 10, time.time() - 1000 + i * 10))
+        put(url, padded_png(10_000, bytes([i + 1])), now=time.time() - 1000 + i * 10)
     assert cache_get(line_id=LINE_A, url=urls[0]) is not None  # a hit makes 0 the most recently used
     result = cache_prune(limit_bytes=25_000)
     assert (result.evicted_entries, result.removed_blobs, result.bytes) == (2, 2, 20_000)
@@ -123,7 +118,7 @@ def test_prune_evicts_least_recently_used_until_under_the_size_limit(media_root:
     assert alive == [urls[0], urls[3]]
 
 
-def test_prune_keeps_a_blob_still_used_by_another_line(media_root: Path) -> None:
+def test_prune_keeps_a_blob_still_used_by_another_line(media: Media) -> None:
     content = padded_png(5000)
     put("https://cdn.example/x.png", content, line_id=LINE_A, now=time.time() - 10 * DAY)
     put("https://cdn.example/x.png", content, line_id=LINE_B)
@@ -132,14 +127,13 @@ def test_prune_keeps_a_blob_still_used_by_another_line(media_root: Path) -> None
     assert cache_get(line_id=LINE_B, url="https://cdn.example/x.png") is not None
 
 
-def test_prune_spares_a_young_unreferenced_blob_but_not_an_old_one(media_root: Path) -> None:
+def test_prune_spares_a_young_unreferenced_blob_but_not_an_old_one(media: Media) -> None:
     put("https://cdn.example/y.png", padded_png(3000))
-    [entry] = cache_entries(media_root)
-    entry.unlink()  # as if its entry were still being written by another worker
+    [entry] = cache_entries(media)
+    media.remove(entry)  # as if its entry were still being written by another worker
     assert cache_prune().removed_blobs == 0
-    [blob] = cache_blobs(media_root)
-    os.utime(blob, (time.time() - 2 * 3600, time.time() - 2 * 3600))
-    assert cache_prune().removed_blobs == 1 and cache_blobs(media_root) == []
+    assert len(cache_blobs(media)) == 1
+    assert cache_prune(now=time.time() + 2 * 3600).removed_blobs == 1 and cache_blobs(media) == []
 
 
 def test_concurrent_fetches_of_one_url_agree_and_leave_a_valid_entry(fileserver: FileServer) -> None:
@@ -165,7 +159,7 @@ def test_concurrent_fetches_of_one_url_agree_and_leave_a_valid_entry(fileserver:
     assert cached is not None and cached.content == content
 
 
-def test_readers_never_see_a_half_written_file(media_root: Path) -> None:
+def test_readers_never_see_a_half_written_file(media: Media) -> None:
     """Two writers alternate different contents under one key; every read is one of them whole, or a miss."""
     url = "https://cdn.example/changing.png"
     versions = [padded_png(1024 * 1024, b"\x0a"), padded_png(1536 * 1024, b"\x0b")]
@@ -177,18 +171,17 @@ def test_readers_never_see_a_half_written_file(media_root: Path) -> None:
             put(url, content)
 
     def reader() -> None:
-        root = media_root / "attachment-cache"
-        blob_paths = [root / "blobs" / sha[:2] / sha for sha in valid]
-        entry_path = root / "lines" / LINE_A / f"{hashlib.sha256(url.encode()).hexdigest()}.json"
+        blob_names = [f"attachment-cache/blobs/{sha[:2]}/{sha}" for sha in valid]
+        entry_name = f"attachment-cache/lines/{LINE_A}/{hashlib.sha256(url.encode()).hexdigest()}.json"
         while not stop.is_set():
-            for path in blob_paths:  # the files themselves, not just what cache_get accepts
+            for name in blob_names:  # the objects themselves, not just what cache_get accepts
                 try:
-                    if hashlib.sha256(path.read_bytes()).hexdigest() != path.name:
-                        bad.append(f"partial blob {path.name}")
+                    if hashlib.sha256(media.read(name)).hexdigest() != name.rsplit("/", 1)[-1]:
+                        bad.append(f"partial blob {name}")
                 except FileNotFoundError:
                     pass
             try:
-                json.loads(entry_path.read_bytes())
+                json.loads(media.read(entry_name))
             except FileNotFoundError:
                 pass
             except ValueError:
@@ -210,4 +203,4 @@ def test_readers_never_see_a_half_written_file(media_root: Path) -> None:
         thread.join(10)
     assert bad == []
     assert set(seen) == valid  # both versions were really read, whole
-    assert list((media_root / "attachment-cache" / "tmp").iterdir()) == []  # no temp files left behind
+    assert [n for n in media.names("attachment-cache") if "/." in n] == []  # no temp files left behind

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +15,7 @@ from messaging.attachments.types import MAX_BYTES
 from tests.attachments import samples
 from tests.attachments.fileserver import MB, FileServer
 from tests.attachments.helpers import cache_entries
+from tests.storage.media import Media
 
 LINE = "aaaaaaaaaaaaaaaaaaaaaaaa"
 WORKSPACE = "bbbbbbbbbbbbbbbbbbbbbbbb"
@@ -53,11 +53,11 @@ def test_generic_audio_is_sent_as_a_plain_file(fileserver: FileServer) -> None:
 
 
 @pytest.mark.parametrize("key", sorted(samples.REFUSED))
-def test_unsupported_types_fail_permanently_and_are_not_cached(fileserver: FileServer, media_root: Path,
+def test_unsupported_types_fail_permanently_and_are_not_cached(fileserver: FileServer, media: Media,
                                                                key: str) -> None:
     error = fetch_error(fileserver.add("/files/thing.png", samples.REFUSED[key](), content_type="image/png"))
     assert error.code == e.ATTACHMENT_UNSUPPORTED_TYPE and error.permanent
-    assert cache_entries(media_root) == []
+    assert cache_entries(media) == []
 
 
 def test_empty_file_fails_permanently(fileserver: FileServer) -> None:
@@ -88,12 +88,12 @@ def test_declared_content_length_over_the_cap_fails_before_reading(fileserver: F
     assert fileserver.sent.get("/big-declared", 0) < 20 * MB  # we hung up long before the 30 MB
 
 
-def test_undeclared_stream_stops_at_the_cap(fileserver: FileServer, media_root: Path) -> None:
+def test_undeclared_stream_stops_at_the_cap(fileserver: FileServer, media: Media) -> None:
     error = fetch_error(fileserver.url("/big-chunked"))
     assert error.code == e.ATTACHMENT_TOO_LARGE and error.permanent
     time.sleep(0.3)  # let the server notice the hang-up
     assert MAX_BYTES <= fileserver.sent["/big-chunked"] < 45 * MB  # read to the cap, not the 64 MB offered
-    assert cache_entries(media_root) == []
+    assert cache_entries(media) == []
 
 
 def test_a_small_content_length_that_inflates_past_the_cap_is_refused(fileserver: FileServer) -> None:
@@ -144,11 +144,11 @@ def test_connection_refused_is_transient(fileserver: FileServer) -> None:
     (503, e.ATTACHMENT_DOWNLOAD_FAILED, False),
     (304, e.ATTACHMENT_DOWNLOAD_FAILED, True),
 ])
-def test_http_statuses(fileserver: FileServer, media_root: Path, status: int, code: str, permanent: bool) -> None:
+def test_http_statuses(fileserver: FileServer, media: Media, status: int, code: str, permanent: bool) -> None:
     error = fetch_error(fileserver.url(f"/status/{status}"))
     assert (error.code, error.permanent) == (code, permanent)
     assert str(status) in error.message
-    assert cache_entries(media_root) == []
+    assert cache_entries(media) == []
 
 
 # --- redirects -------------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ import io
 import json
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,8 +21,9 @@ from messaging.attachments.upload_quota import UploadQuotaExceeded
 from messaging.attachments.upload_retention import TRASH_GRACE_SECONDS
 from messaging.attachments.uploads import upload_create, upload_get
 from tests.attachments import samples
-from tests.attachments.helpers import cache_entries
+from tests.attachments.helpers import cache_entries, leftovers, upload_dirs
 from tests.factories import MessageFactory, WorkspaceFactory
+from tests.storage.media import Media
 
 PUBLIC = "https://tuco.example"
 DAY = 86400
@@ -40,20 +40,11 @@ def post_file(api: Any, content: bytes, name: str = "logo.png") -> Any:
                     format="multipart")
 
 
-def upload_dirs(media_root: Path) -> list[Path]:
-    """Uploads in the store (neither staging `.tmp` nor `.trash`)."""
-    return sorted(p for p in (media_root / "uploads").glob("*/*") if not p.parent.name.startswith("."))
-
-
-def staged(media_root: Path) -> list[Path]:
-    return list((media_root / "uploads" / ".tmp").glob("*"))
-
-
 # --- quota -----------------------------------------------------------------------------------------------
 
 
 @pytest.mark.django_db
-def test_file_quota_answers_413_and_writes_nothing(api: Any, settings: Any, media_root: Path) -> None:
+def test_file_quota_answers_413_and_writes_nothing(api: Any, settings: Any, media: Media) -> None:
     settings.TUCO_UPLOAD_QUOTA_FILES, settings.TUCO_UPLOAD_QUOTA_BYTES = 2, 0
     assert [post_file(api, samples.png()).status_code for _ in range(2)] == [201, 201]
     response = post_file(api, samples.png())
@@ -61,25 +52,25 @@ def test_file_quota_answers_413_and_writes_nothing(api: Any, settings: Any, medi
     body = response.json()
     assert body["code"] == "UPLOAD_QUOTA_EXCEEDED" and body["error"].startswith("Upload quota exceeded")
     assert (body["quotaFiles"], body["usedFiles"]) == (2, 2)
-    assert len(upload_dirs(media_root)) == 2 and staged(media_root) == []
+    assert len(upload_dirs(media)) == 2 and leftovers(media) == []
 
 
 @pytest.mark.django_db
-def test_byte_quota_counts_this_file_and_is_per_workspace(api: Any, settings: Any, media_root: Path) -> None:
+def test_byte_quota_counts_this_file_and_is_per_workspace(api: Any, settings: Any, media: Media) -> None:
     png = samples.png()
     settings.TUCO_UPLOAD_QUOTA_FILES, settings.TUCO_UPLOAD_QUOTA_BYTES = 0, 2 * len(png) + 10
     assert post_file(api, png).status_code == 201
     assert post_file(api, png).status_code == 201
     refused = post_file(api, png)
     assert (refused.status_code, refused.json()["usedBytes"]) == (413, 2 * len(png))
-    assert len(upload_dirs(media_root)) == 2 and staged(media_root) == []
+    assert len(upload_dirs(media)) == 2 and leftovers(media) == []
     # Another workspace has a quota of its own.
     other = WorkspaceFactory()
     assert upload_create(workspace_id=other.pk, file_name="x.png", content=png).size == len(png)
 
 
 @pytest.mark.django_db
-def test_refused_in_the_locked_check_removes_its_staging(settings: Any, media_root: Path,
+def test_refused_in_the_locked_check_removes_its_staging(settings: Any, media: Media,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """The unlocked early check passes, the locked one refuses (another upload got in between)."""
     from messaging.attachments import uploads
@@ -90,19 +81,19 @@ def test_refused_in_the_locked_check_removes_its_staging(settings: Any, media_ro
     upload_create(workspace_id=workspace.pk, file_name="a.png", content=samples.png())
     with pytest.raises(UploadQuotaExceeded):
         upload_create(workspace_id=workspace.pk, file_name="b.png", content=samples.png())
-    assert len(upload_dirs(media_root)) == 1 and staged(media_root) == []
+    assert len(upload_dirs(media)) == 1 and leftovers(media) == []
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_uploads_never_overshoot_the_quota(settings: Any, media_root: Path,
+def test_concurrent_uploads_never_overshoot_the_quota(settings: Any, media: Media,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     from messaging.attachments import upload_quota
 
     settings.TUCO_UPLOAD_QUOTA_FILES, settings.TUCO_UPLOAD_QUOTA_BYTES = 3, 0
     real_usage = upload_quota.workspace_usage
 
-    def slow_usage(directory: Path) -> Any:  # a slow disk: every upload reads the usage before any renames
-        usage = real_usage(directory)
+    def slow_usage(workspace_id: str) -> Any:  # a slow store: every upload reads the usage before any commits
+        usage = real_usage(workspace_id)
         time.sleep(0.05)
         return usage
 
@@ -133,7 +124,7 @@ def test_concurrent_uploads_never_overshoot_the_quota(settings: Any, media_root:
     for thread in threads:
         thread.join(30)
     assert sorted(outcomes) == ["refused"] * 7 + ["stored"] * 3
-    assert len(upload_dirs(media_root)) == 3 and staged(media_root) == []
+    assert len(upload_dirs(media)) == 3 and leftovers(media) == []
 
 
 # --- retention ---------------------------------------------------------------------------------------------
@@ -147,7 +138,7 @@ def _prune(now: float, *extra: str) -> dict[str, Any]:
 
 
 @pytest.mark.django_db
-def test_retention_keeps_what_waiting_messages_name_and_deletes_the_rest(settings: Any, media_root: Path) -> None:
+def test_retention_keeps_what_waiting_messages_name_and_deletes_the_rest(settings: Any, media: Media) -> None:
     settings.TUCO_UPLOAD_RETENTION_DAYS = 30
     workspace = WorkspaceFactory()
     make = lambda name: upload_create(workspace_id=workspace.pk, file_name=name, content=samples.png())  # noqa: E731
@@ -170,12 +161,12 @@ def test_retention_keeps_what_waiting_messages_name_and_deletes_the_rest(setting
     assert _prune(later + TRASH_GRACE_SECONDS - 1)["deleted"] == 0  # the trash waits out its grace
     report = _prune(later + TRASH_GRACE_SECONDS + 1)
     assert (report["deleted"], report["freedBytes"]) == (2, 2 * len(samples.png()))
-    assert not list((media_root / "uploads" / ".trash").glob("*/*"))
-    assert len(upload_dirs(media_root)) == 4
+    assert media.names("uploads/.trash") == []
+    assert len(upload_dirs(media)) == 4
 
 
 @pytest.mark.django_db
-def test_a_send_that_raced_the_expiry_gets_its_upload_back(settings: Any, media_root: Path) -> None:
+def test_a_send_that_raced_the_expiry_gets_its_upload_back(settings: Any, media: Media) -> None:
     workspace = WorkspaceFactory()
     upload = upload_create(workspace_id=workspace.pk, file_name="promo.png", content=samples.png())
     later = time.time() + 31 * DAY
@@ -185,20 +176,20 @@ def test_a_send_that_raced_the_expiry_gets_its_upload_back(settings: Any, media_
     report = _prune(later + TRASH_GRACE_SECONDS + 1)
     assert (report["restored"], report["deleted"]) == (1, 0)
     restored = upload_get(workspace_id=workspace.pk, token=upload.token, filename="promo.png")
-    assert restored is not None and restored.path.read_bytes() == samples.png()
+    assert restored is not None and restored.read() == samples.png()
 
 
 @pytest.mark.django_db
-def test_retention_zero_keeps_uploads_forever(settings: Any, media_root: Path) -> None:
+def test_retention_zero_keeps_uploads_forever(settings: Any, media: Media) -> None:
     settings.TUCO_UPLOAD_RETENTION_DAYS = 0
     workspace = WorkspaceFactory()
     upload_create(workspace_id=workspace.pk, file_name="a.png", content=samples.png())
     assert _prune(time.time() + 3650 * DAY)["expired"] == 0
-    assert len(upload_dirs(media_root)) == 1
+    assert len(upload_dirs(media)) == 1
 
 
 @pytest.mark.django_db
-def test_expired_uploads_free_quota(settings: Any, media_root: Path) -> None:
+def test_expired_uploads_free_quota(settings: Any, media: Media) -> None:
     settings.TUCO_UPLOAD_QUOTA_FILES = 1
     workspace = WorkspaceFactory()
     upload_create(workspace_id=workspace.pk, file_name="a.png", content=samples.png())
@@ -241,19 +232,19 @@ def test_database_scheduler_installs_the_prune_entries() -> None:
 
 
 @pytest.mark.django_db
-def test_the_beat_tasks_prune(settings: Any, media_root: Path) -> None:
+def test_the_beat_tasks_prune(settings: Any, media: Media) -> None:
     from messaging.attachments.tasks import prune_attachment_cache, prune_uploads
 
     settings.TUCO_ATTACHMENT_CACHE_MAX_AGE_SECONDS = 7 * DAY
     cache_put(line_id="a" * 24, url="https://cdn.example/old.png", content=b"old", sha256="0" * 64,
               mime_type="image/png", now=time.time() - 8 * DAY)
-    assert len(cache_entries(media_root)) == 1
+    assert len(cache_entries(media)) == 1
     assert prune_attachment_cache.apply().get()["expiredEntries"] == 1
-    assert cache_entries(media_root) == [] and cache_get(line_id="a" * 24, url="https://cdn.example/old.png") is None
+    assert cache_entries(media) == [] and cache_get(line_id="a" * 24, url="https://cdn.example/old.png") is None
 
     settings.TUCO_UPLOAD_RETENTION_DAYS = 0.0001  # about 9 s
     workspace = WorkspaceFactory()
     upload_create(workspace_id=workspace.pk, file_name="a.png", content=samples.png())
     with time_machine.travel(time.time() + 60, tick=False):
         assert prune_uploads.apply().get()["expired"] == 1
-    assert upload_dirs(media_root) == []
+    assert upload_dirs(media) == []

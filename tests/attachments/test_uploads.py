@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +17,7 @@ from tests.attachments import samples
 from tests.attachments.helpers import upload_dirs
 from tests.conftest import client_for
 from tests.factories import WorkspaceFactory
+from tests.storage.media import Media
 from tuco.errors import Forbidden, exception_handler
 from tuco.services import api_key_create
 
@@ -41,7 +41,7 @@ def upload_path(url: str) -> str:
     return url[len(PUBLIC):]
 
 
-def test_upload_answers_201_with_the_url_and_the_real_type(api: Any, workspace: Any, media_root: Path) -> None:
+def test_upload_answers_201_with_the_url_and_the_real_type(api: Any, workspace: Any, media: Media) -> None:
     response = post_file(api, samples.png(), name="logo.jpg", content_type="image/jpeg")
     assert response.status_code == 201, response.content
     body = response.json()
@@ -51,7 +51,7 @@ def test_upload_answers_201_with_the_url_and_the_real_type(api: Any, workspace: 
     assert match, body["url"]
     again = post_file(api, samples.png(), name="logo.jpg").json()
     assert again["url"] != body["url"]  # a fresh unguessable token each time
-    assert len(upload_dirs(media_root)) == 2
+    assert len(upload_dirs(media)) == 2
 
 
 def test_the_file_is_served_inline_with_its_type(api: Any, client: Any) -> None:
@@ -86,33 +86,33 @@ def test_caf_upload_keeps_the_voice_note_extension(api: Any) -> None:
 
 
 @pytest.mark.parametrize("key", ["html", "svg", "zip", "avif", "text"])
-def test_unsupported_type_is_400_and_writes_nothing(api: Any, media_root: Path, key: str) -> None:
+def test_unsupported_type_is_400_and_writes_nothing(api: Any, media: Media, key: str) -> None:
     response = post_file(api, samples.REFUSED[key](), name="photo.png", content_type="image/png")
     assert response.status_code == 400
     assert response.json()["code"] == "ATTACHMENT_UNSUPPORTED_TYPE"
     assert "Supported:" in response.json()["error"]
-    assert upload_dirs(media_root) == []
+    assert upload_dirs(media) == []
 
 
-def test_empty_file_is_400(api: Any, media_root: Path) -> None:
+def test_empty_file_is_400(api: Any, media: Media) -> None:
     response = post_file(api, b"", name="x.png")
     assert (response.status_code, response.json()["code"]) == (400, "ATTACHMENT_EMPTY")
-    assert upload_dirs(media_root) == []
+    assert upload_dirs(media) == []
 
 
-def test_25_mb_is_the_limit(api: Any, media_root: Path) -> None:
+def test_25_mb_is_the_limit(api: Any, media: Media) -> None:
     exact = samples.png() + b"\x00" * (MAX_BYTES - len(samples.png()))
     assert post_file(api, exact, name="big.png").status_code == 201
     response = post_file(api, exact + b"\x00", name="bigger.png")
     assert response.status_code == 400
     assert response.json() == {"error": "File too large: the limit is 25 MB", "code": "ATTACHMENT_TOO_LARGE"}
-    assert len(upload_dirs(media_root)) == 1
+    assert len(upload_dirs(media)) == 1
 
 
-def test_an_oversized_body_is_refused_before_it_is_read(api: Any, media_root: Path) -> None:
+def test_an_oversized_body_is_refused_before_it_is_read(api: Any, media: Media) -> None:
     response = post_file(api, samples.png(), name="x.png", CONTENT_LENGTH=str(MAX_BYTES * 4))
     assert (response.status_code, response.json()["code"]) == (400, "ATTACHMENT_TOO_LARGE")
-    assert upload_dirs(media_root) == []
+    assert upload_dirs(media) == []
 
 
 def test_missing_file_field_and_wrong_content_type(api: Any) -> None:
@@ -122,13 +122,13 @@ def test_missing_file_field_and_wrong_content_type(api: Any) -> None:
     assert response.status_code == 415
 
 
-def test_auth_and_read_only(client: Any, db: Any, media_root: Path) -> None:
+def test_auth_and_read_only(client: Any, db: Any, media: Media) -> None:
     response = client.post("/api/uploads", {"file": SimpleUploadedFile("a.png", samples.png())})
     assert response.status_code == 401
     past_due = WorkspaceFactory(billing_status="past_due")
     _, raw = api_key_create(workspace=past_due)
     assert post_file(client_for(raw), samples.png()).status_code == 402
-    assert upload_dirs(media_root) == []
+    assert upload_dirs(media) == []
 
 
 def test_schema_documents_the_upload_endpoint(client: Any) -> None:

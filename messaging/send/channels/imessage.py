@@ -66,7 +66,7 @@ class IMessageChannel:
         message, line, attempt = claimed.message, claimed.line, claimed.attempt
         assert line is not None and line.device is not None and attempt is not None
         device = line.device
-        relay = relay_for_device(device)
+        relay = relay_for_device(device, line_id=line.pk)
         lead = message.lead
         address = message.send_to_address
         done: dict[str, str] = dict(message.parts_sent or {})
@@ -155,7 +155,7 @@ class IMessageChannel:
     def verify(self, message: Message, attempt: SendAttempt, *, final: bool) -> Outcome:
         if attempt.line is None or attempt.line.device is None:
             return Outcome(Result.GONE)
-        relay = relay_for_device(attempt.line.device)
+        relay = relay_for_device(attempt.line.device, line_id=attempt.line.pk)
         since_ms = int(attempt.started_at.timestamp() * 1000) - LOOKBACK_MS
         summary = attempt.request_summary or {}
         pending = summary.get("pendingPart") or {}
