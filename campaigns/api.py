@@ -78,33 +78,39 @@ class CampaignDetailApi(RateLimitedMixin, APIView):
         return Response({"success": True, "campaignId": campaign_id, "result": outcome})
 
 
-class _CampaignAction(RateLimitedMixin, APIView):
+_ACTION_RESPONSES = {200: schemas.CampaignResponse, 401: Error, 404: Error, 409: Error, 429: Error}
+
+
+class CampaignLaunchApi(RateLimitedMixin, APIView):
     rate_group = "campaigns"
-    action = staticmethod(services.campaign_launch)
 
+    @extend_schema(operation_id="campaigns_launch", parameters=_ID, request=None, responses=_ACTION_RESPONSES,
+                   summary="Launch a draft campaign",
+                   description="draft → active. The list's leads are enrolled; step 0 goes out as the lines' "
+                               "pacing allows.")
     def post(self, request: Request, campaign_id: str) -> Response:
-        return _campaign(self.action(workspace=workspace_of(request), campaign_id=campaign_id))
+        return _campaign(services.campaign_launch(workspace=workspace_of(request), campaign_id=campaign_id))
 
 
-def _action_view(name: str, action: Any, summary: str, description: str) -> type[APIView]:
-    view = type(f"Campaign{name.title()}Api", (_CampaignAction,), {"action": staticmethod(action)})
-    view.post = extend_schema(operation_id=f"campaigns_{name}", parameters=_ID, request=None,
-                              responses={200: schemas.CampaignResponse, 401: Error, 404: Error, 409: Error,
-                                         429: Error},
-                              summary=summary, description=description)(_CampaignAction.post)
-    return view
+class CampaignPauseApi(RateLimitedMixin, APIView):
+    rate_group = "campaigns"
+
+    @extend_schema(operation_id="campaigns_pause", parameters=_ID, request=None, responses=_ACTION_RESPONSES,
+                   summary="Pause an active campaign",
+                   description="active → paused. Its waiting messages are held at once (none is claimed after "
+                               "this answer); each lead keeps its place.")
+    def post(self, request: Request, campaign_id: str) -> Response:
+        return _campaign(services.campaign_pause(workspace=workspace_of(request), campaign_id=campaign_id))
 
 
-CampaignLaunchApi = _action_view(
-    "launch", services.campaign_launch, "Launch a draft campaign",
-    "draft → active. The list's leads are enrolled; step 0 goes out as the lines' pacing allows.")
-CampaignPauseApi = _action_view(
-    "pause", services.campaign_pause, "Pause an active campaign",
-    "active → paused. Its waiting messages are held at once (none is claimed after this answer); each lead "
-    "keeps its place.")
-CampaignResumeApi = _action_view(
-    "resume", services.campaign_resume, "Resume a paused campaign",
-    "paused → active. Each lead continues where it was; nothing is sent twice.")
+class CampaignResumeApi(RateLimitedMixin, APIView):
+    rate_group = "campaigns"
+
+    @extend_schema(operation_id="campaigns_resume", parameters=_ID, request=None, responses=_ACTION_RESPONSES,
+                   summary="Resume a paused campaign",
+                   description="paused → active. Each lead continues where it was; nothing is sent twice.")
+    def post(self, request: Request, campaign_id: str) -> Response:
+        return _campaign(services.campaign_resume(workspace=workspace_of(request), campaign_id=campaign_id))
 
 
 class CampaignStatsApi(APIView):

@@ -192,17 +192,26 @@ class AddLead:
 
 
 def parse_add_lead(data: Any) -> AddLead:
+    """One form per request, every field given of the right type (a wrong one is never silently ignored)."""
     require_json_object(data)
-    lead_id, lead = data.get("leadId"), data.get("lead")
-    if lead_id not in (None, ""):
-        if not is_object_id(lead_id):
+    given = {key: data[key] for key in ("leadId", "lead", "leadIds", "listId") if data.get(key) not in (None, "")}
+    types = {"leadId": (str, "a string"), "lead": (dict, "an object"), "leadIds": (list, "an array"),
+             "listId": (str, "a string")}
+    for key, value in given.items():
+        expected, name = types[key]
+        if not isinstance(value, expected):
+            raise _bad(f"{key} must be {name}")
+    if len(given) > 1:
+        raise _bad(f"Give one of leadId, lead, leadIds or listId (got {', '.join(given)})")
+    if "leadId" in given:
+        if not is_object_id(given["leadId"]):
             raise _bad("Invalid leadId", "INVALID_ID")
-        return AddLead(lead_id=lead_id)
-    if lead is not None:
-        row = build_row(check_lead_types(lead, "lead"), phone_region(data.get("defaultCountryCode")))
+        return AddLead(lead_id=given["leadId"])
+    if "lead" in given:
+        row = build_row(check_lead_types(given["lead"], "lead"), phone_region(data.get("defaultCountryCode")))
         if isinstance(row, str):
             raise _bad(f"lead: {row}")
         return AddLead(lead_values=row.values)
-    if data.get("leadIds") is not None or data.get("listId") is not None:
-        return AddLead(bulk={"leadIds": data.get("leadIds"), "listId": data.get("listId")})
+    if given:
+        return AddLead(bulk={"leadIds": given.get("leadIds"), "listId": given.get("listId")})
     raise _bad("Provide leadId (an existing lead) or lead (fields of a lead to create)")

@@ -36,6 +36,8 @@ def message_document(m: Message) -> dict[str, Any]:
         "threadId": m.thread_id,
         "workspaceId": m.workspace_id,
         "batchId": _nz(m.batch_id),
+        "campaignId": _nz(m.campaign_id),
+        "stepIndex": m.step_index,
         "correlationId": _nz(m.correlation_id),
         "executionId": _nz(m.execution_id),
         "ghlWorkflowId": _nz(m.ghl_workflow_id),

@@ -6,9 +6,8 @@ msg_ws_status indexes serve it). No server-side cursor and no transaction spans 
 pgbouncer in transaction mode a named cursor would not survive between statements, and a long
 transaction would hold back vacuum for as long as the download takes.
 
-Each row is built from the message document (the API's own fields) plus the export's extras, so a field
-the document gains (e.g. campaignId) appears in the export without an edit here; until then `campaignId`
-and `stepIndex` come from Message columns of those names when they exist, and are empty otherwise.
+Each row is built from the message document (the API's own fields, campaignId and stepIndex included) plus
+the export's extras, so a field the document gains appears in the export without an edit here.
 """
 
 from __future__ import annotations
@@ -38,11 +37,6 @@ CONTENT_TYPES = {CSV: "text/csv; charset=utf-8", NDJSON: "application/x-ndjson; 
 NDJSON_MEDIA_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl", "application/jsonlines")
 
 
-def _attr(name: str) -> Callable[[Message, dict[str, Any]], Any]:
-    """A Message column that may not exist yet (another change adds it): None until it does."""
-    return lambda m, doc: getattr(m, name, None)
-
-
 def _sent_text(m: Message, doc: dict[str, Any]) -> str | None:
     if m.direction != Direction.OUTBOUND:
         return None
@@ -51,8 +45,6 @@ def _sent_text(m: Message, doc: dict[str, Any]) -> str | None:
 
 # The export's own columns, for fields the message document does not carry (or not in this form).
 EXTRAS: dict[str, Callable[[Message, dict[str, Any]], Any]] = {
-    "campaignId": _attr("campaign_id"),
-    "stepIndex": _attr("step_index"),
     "sentText": _sent_text,
     "fallbackSentAt": lambda m, doc: iso(m.fallback_sent_at),
     "fallbackDeliveredAt": lambda m, doc: iso(m.fallback_delivered_at),

@@ -128,8 +128,8 @@ def _group_key() -> Coalesce:
 def _filtered_replies(*, workspace: Workspace, filters: ReplyFilters) -> QuerySet[Message]:
     qs = Message.objects.filter(workspace=workspace, direction=Direction.INBOUND)
     if filters.campaign_id:
-        # Campaigns are not stored yet: no reply belongs to one.
-        return qs.none()
+        # A reply belongs to the campaign of the message it answers.
+        qs = qs.filter(reply_to__campaign_id=filters.campaign_id)
     if filters.lead_id:
         qs = qs.filter(lead_id=filters.lead_id)
     if filters.line_id:
@@ -160,7 +160,7 @@ def reply_list(*, workspace: Workspace, filters: ReplyFilters) -> ReplyPage:
     )
     total = latest.count()
     offset = (filters.page - 1) * filters.limit
-    rows = list(latest.select_related("lead", "thread")[offset: offset + filters.limit]) if total > offset else []
+    rows = list(latest.select_related("lead", "thread", "reply_to")[offset: offset + filters.limit]) if total > offset else []
     return ReplyPage(items=reply_items(rows), page=filters.page, limit=filters.limit, total=total)
 
 
@@ -188,7 +188,7 @@ def _sent_filter() -> Q:
 
 def _parent_doc(m: Message) -> dict[str, Any]:
     return {"messageId": m.pk, "message": m.body, "sentAtUtc": iso(m.sent_at or m.fallback_sent_at),
-            "batchId": m.batch_id or None, "stepIndex": None}
+            "batchId": m.batch_id or None, "campaignId": m.campaign_id or None, "stepIndex": m.step_index}
 
 
 def _parent_messages(latest: list[Message]) -> dict[str, list[dict[str, Any]]]:
@@ -236,6 +236,7 @@ def reply_items(latest: list[Message]) -> list[dict[str, Any]]:
     for m in latest:
         phone, email, name = _contact(m)
         parent_key = m.lead_id or m.thread_id or m.reply_to_id
+        parent = m.reply_to if m.reply_to_id else None
         items.append({
             "leadId": m.lead_id,
             "messageId": m.pk,
@@ -248,7 +249,8 @@ def reply_items(latest: list[Message]) -> list[dict[str, Any]]:
             "channel": m.message_type,
             "threadId": m.thread_id,
             "replyToMessageId": m.reply_to_id,
-            "campaignId": None,
+            "campaignId": (parent.campaign_id or None) if parent is not None else None,
+            "stepIndex": parent.step_index if parent is not None else None,
             "recentReplies": recent.get(_key_of(m), []),
             "parentMessages": parents.get(parent_key, []) if parent_key else [],
         })

@@ -25,6 +25,7 @@ class ReplyParentMessageDoc(serializers.Serializer):
     message = serializers.CharField(allow_blank=True)
     sentAtUtc = ndt()
     batchId = nstr()
+    campaignId = nstr()
     stepIndex = serializers.IntegerField(allow_null=True)
 
 
@@ -40,7 +41,8 @@ class ReplyItemDoc(serializers.Serializer):
     channel = serializers.CharField(help_text="imessage, sms or email: the channel the reply came in on")
     threadId = nstr()
     replyToMessageId = nstr(help_text="The outbound message the newest reply answers, when known")
-    campaignId = nstr()
+    campaignId = nstr(help_text="The campaign of the message the newest reply answers")
+    stepIndex = serializers.IntegerField(allow_null=True, help_text="Its step (0 = the first message)")
     recentReplies = ReplyRecentDoc(many=True, help_text="Up to 10 replies of this lead, newest first")
     parentMessages = ReplyParentMessageDoc(many=True, help_text="Up to 10 messages sent to this lead, newest first")
 
@@ -60,7 +62,7 @@ class RepliesResponse(serializers.Serializer):
 
 PARAMETERS = [
     OpenApiParameter("leadId", str, description="24-hex lead id; 404 if the lead is not in this workspace"),
-    OpenApiParameter("campaignId", str, description="24-hex campaign id"),
+    OpenApiParameter("campaignId", str, description="24-hex campaign id: replies answering its messages"),
     OpenApiParameter("recipientEmail", str),
     OpenApiParameter("recipientPhone", str, description="E.164 (or a number that normalizes to it)"),
     OpenApiParameter("lineId", str, description="24-hex line id: replies that came in on this line"),

@@ -67,6 +67,8 @@ class MessageDocument(serializers.Serializer):
     threadId = nstr()
     workspaceId = serializers.CharField()
     batchId = nstr()
+    campaignId = nstr(help_text="The campaign that created it (null for a single send)")
+    stepIndex = serializers.IntegerField(allow_null=True, help_text="Its campaign step (0 = the first message)")
     correlationId = nstr()
     executionId = nstr()
     ghlWorkflowId = nstr()
@@ -210,6 +212,8 @@ LIST_PARAMETERS = [
     OpenApiParameter("leadId", str),
     OpenApiParameter("threadId", str),
     OpenApiParameter("batchId", str),
+    OpenApiParameter("campaignId", str, description="24-hex campaign id: the messages its steps created"),
+    OpenApiParameter("stepIndex", int, description="With campaignId: one step's messages"),
     OpenApiParameter("correlationId", str),
     OpenApiParameter("messageType", str, enum=["imessage", "sms", "email"]),
     OpenApiParameter("direction", str, enum=["outbound", "inbound"]),

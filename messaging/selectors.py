@@ -61,10 +61,16 @@ def messages_filtered(*, workspace: Workspace, params: QueryDict) -> QuerySet[Me
         if message_type not in MessageType.values:
             raise BadRequest("Invalid messageType. Must be email, sms, or imessage")
         qs = qs.filter(message_type=message_type)
-    for name, column in (("fromLineId", "line_id"), ("leadId", "lead_id"), ("threadId", "thread_id")):
+    for name, column in (("fromLineId", "line_id"), ("leadId", "lead_id"), ("threadId", "thread_id"),
+                         ("campaignId", "campaign_id")):
         value = _id_param(params, name)
         if value:
             qs = qs.filter(**{column: value})
+    step = params.get("stepIndex")
+    if step not in (None, ""):
+        if not step.isdigit() or int(step) > 100:
+            raise BadRequest("stepIndex must be a step number (0, 1, 2, …)", code="INVALID_STEP_INDEX")
+        qs = qs.filter(step_index=int(step))
     for name, column in (("batchId", "batch_id"), ("correlationId", "correlation_id"), ("direction", "direction")):
         value = params.get(name)
         if value:

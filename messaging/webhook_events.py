@@ -45,6 +45,8 @@ def status_payload(message: Message, event_type: str, *, at: datetime) -> dict[s
         "recipientName": doc["recipientName"],
         "lineId": message.line_id,
         "batchId": doc["batchId"],
+        "campaignId": doc["campaignId"],
+        "stepIndex": doc["stepIndex"],
         "correlationId": doc["correlationId"],
         # Integration fields, as the send response has them.
         "ghlContactId": doc["ghlContactId"],
@@ -62,7 +64,7 @@ def status_payload(message: Message, event_type: str, *, at: datetime) -> dict[s
 
 def reply_payload(message: Message, *, at: datetime) -> dict[str, Any]:
     """message.reply: `message` is the reply text; `data.reply` is the GET /api/replies item."""
-    inbound = Message.objects.select_related("lead", "thread").get(pk=message.pk)
+    inbound = Message.objects.select_related("lead", "thread", "reply_to").get(pk=message.pk)
     item = reply_items([inbound])[0]
     payload = envelope("message.reply", at, inbound.workspace_id)
     payload["messageId"] = inbound.pk
@@ -71,7 +73,9 @@ def reply_payload(message: Message, *, at: datetime) -> dict[str, Any]:
         payload.update({"leadId": lead.pk, "firstName": lead.first_name or None, "lastName": lead.last_name or None,
                         "phone": lead.phone or None, "listId": lead.list_id})
     payload.update({
-        "campaignId": None,
+        # The campaign and step of the message it answers.
+        "campaignId": item["campaignId"],
+        "stepIndex": item["stepIndex"],
         "message": inbound.body,
         "status": inbound.status,
         "messageType": inbound.message_type,

@@ -227,6 +227,8 @@ SPECTACULAR_SETTINGS = {
     },
     "SECURITY": [{"ApiKey": []}],
     "AUTHENTICATION_WHITELIST": [],
+    # A campaign step's `channel` and a message's `messageType` are one choice set: one schema name.
+    "ENUM_NAME_OVERRIDES": {"MessageTypeEnum": ["imessage", "sms", "email"]},
     # The default enum hook, then the 400 of tuco.request_params on every operation with parameters.
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
                              "tuco.request_params.document_parameter_refusals"],

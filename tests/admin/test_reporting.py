@@ -132,25 +132,35 @@ def _plan(sql: str, params: list[Any]) -> str:
         return "\n".join(row[0] for row in cursor.fetchall())
 
 
+def _column_defaults(model: Any, computed: dict[str, str]) -> tuple[list[str], list[str], list[Any]]:
+    """Every column of `model` for a bulk INSERT … SELECT: `computed` SQL where given, else the field's own
+    default as a parameter (NULL when nullable), so a column added later needs no edit here."""
+    columns, values, params = [], [], []
+    for field in model._meta.concrete_fields:
+        columns.append(f'"{field.column}"')
+        if field.column in computed:
+            values.append(computed[field.column])
+            continue
+        default = None if field.null else field.get_default()
+        values.append("%s")
+        params.append(field.get_db_prep_save(default, connection) if default is not None else None)
+    return columns, values, params
+
+
 def _volume(workspace: Any, line: Any, count: int) -> None:
     """`count` messages (mostly finished, a few waiting), each with a pending and a sent timeline entry, and
     do-not-contact entries, then ANALYZE: the planner decides on realistic numbers."""
     messages, events = Message._meta.db_table, MessageEvent._meta.db_table
     with connection.cursor() as cursor:
-        cursor.execute(
-            f'INSERT INTO "{messages}" (id, workspace_id, line_id, line_pinned, direction, message_type, body, '
-            "rendered_body, subject, status, queued_reason, attempt_count, recipient_phone, recipient_email, "
-            "recipient_name, send_to_address, from_line_phone, from_line_email, batch_id, correlation_id, "
-            "execution_id, ghl_workflow_id, timezone, send_window_start, send_window_end, force_fallback, "
-            "attachment_urls, attachment_names, external_message_id, parts_sent, error, error_code, "
-            "fallback_reason, checked_addresses, fallback_sms_status, fallback_provider, fallback_external_id, "
-            "fallback_error, is_read, email_message_id, created_at, updated_at) "
-            "SELECT lpad(to_hex(g), 24, '0'), %s, %s, false, "
-            "CASE WHEN g %% 10 = 0 THEN 'inbound' ELSE 'outbound' END, 'imessage', 'hi', '', '', "
-            "CASE WHEN g %% 100 = 0 THEN 'queued' ELSE 'delivered' END, '', 1, '', '', '', '', '', '', '', '', "
-            "'', '', '', '', '', false, '[]', '[]', '', '{}', '', '', '', '[]', '', '', '', '', false, '', "
-            "now() - g * interval '1 minute', now() FROM generate_series(1, %s) g",
-            [workspace.pk, line.pk, count])
+        computed = {
+            "id": "lpad(to_hex(g), 24, '0')", "workspace_id": f"'{workspace.pk}'", "line_id": f"'{line.pk}'",
+            "direction": "CASE WHEN g %% 10 = 0 THEN 'inbound' ELSE 'outbound' END", "body": "'hi'",
+            "status": "CASE WHEN g %% 100 = 0 THEN 'queued' ELSE 'delivered' END", "attempt_count": "1",
+            "created_at": "now() - g * interval '1 minute'", "updated_at": "now()",
+        }
+        columns, values, params = _column_defaults(Message, computed)
+        cursor.execute(f'INSERT INTO "{messages}" ({", ".join(columns)}) SELECT {", ".join(values)} '
+                       "FROM generate_series(1, %s) g", [*params, count])
         cursor.execute(
             f'INSERT INTO "{events}" (message_id, at, from_status, to_status, reason, detail) '
             "SELECT lpad(to_hex(g), 24, '0'), now() - g * interval '1 minute', '', s, s, '{}' "

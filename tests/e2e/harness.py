@@ -244,6 +244,7 @@ def e2e_env(database_url: str, redis_port: int, web_port: int, **overrides: str)
         "TUCO_SENDING_STUCK_SECONDS": "2",
         "TUCO_RELAY_TIMEOUT_SECONDS": "3",
         "TUCO_LINE_RECHECK_SECONDS": "2",
+        "TUCO_CAMPAIGN_WAIT_SCALE": "0.001",  # a campaign step's 1 h wait is 3.6 s here
         "TUCO_LOG_LEVEL": "INFO",
         "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
         "PYTHONUNBUFFERED": "1",

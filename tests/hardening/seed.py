@@ -17,6 +17,7 @@ from typing import Any
 from django.apps import apps
 from django.utils import timezone
 
+from campaigns.models import Campaign, Enrollment, Step
 from fallback.models import FallbackConfig
 from leads.models import DncEntry, Lead, LeadList
 from lines.models import Line
@@ -28,7 +29,7 @@ from tuco.services import api_key_create
 from webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from webhooks.signing import new_secret
 
-TUCO_APPS = ("tuco", "webhooks", "messaging", "leads", "lines", "fallback")
+TUCO_APPS = ("tuco", "webhooks", "messaging", "leads", "lines", "fallback", "campaigns")
 # A 1x1 PNG: the smallest file the upload store accepts as a real image.
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
@@ -54,6 +55,7 @@ class Seeded:
     delivery: WebhookDelivery
     fallback: FallbackConfig
     upload: StoredUpload
+    campaign: Campaign
     marker: str
     extra_keys: list[str] = field(default_factory=list)
 
@@ -65,7 +67,8 @@ class Seeded:
         """Every public id of this workspace's rows: none may appear in another workspace's answers."""
         return {self.workspace.pk, self.line.pk, self.email_line.pk, self.line.device_id, self.lead_list.pk,
                 self.lead.pk, self.thread.pk,
-                self.dnc.pk, self.message.pk, self.reply.pk, self.webhook.pk, self.event.event_id, self.upload.token}
+                self.dnc.pk, self.message.pk, self.reply.pk, self.webhook.pk, self.event.event_id, self.upload.token,
+                self.campaign.pk}
 
 
 def seed_workspace(*, name: str, webhook_url: str = "http://127.0.0.1:9/hook", **workspace_fields: Any) -> Seeded:
@@ -103,16 +106,23 @@ def seed_workspace(*, name: str, webhook_url: str = "http://127.0.0.1:9/hook", *
                                              twilio_auth_token=hashlib.md5(marker.encode()).hexdigest(),
                                              twilio_from_number="+14155550100")
     upload = upload_create(workspace_id=workspace.pk, file_name=f"{marker}.png", content=PNG)
+    # A paused campaign with the lead enrolled: launch / resume / pause each have a state to act on or refuse.
+    campaign = Campaign.objects.create(workspace=workspace, name=f"Campaign {marker}", lead_list=lead_list,
+                                       status=Campaign.Status.PAUSED, launched_at=now)
+    Step.objects.create(campaign=campaign, index=0, body=f"Hi {{firstName}} {marker}")
+    Enrollment.objects.create(campaign=campaign, lead=lead, state=Enrollment.State.HELD, next_at=now)
     return Seeded(workspace=workspace, key=key, line=line, email_line=email_line, lead_list=lead_list, lead=lead,
                   thread=thread, dnc=dnc,
                   message=message, reply=reply, webhook=webhook, event=event, delivery=delivery, fallback=fallback,
-                  upload=upload, marker=marker)
+                  upload=upload, campaign=campaign, marker=marker)
 
 
 def seeded_path_ids(seeded: Seeded) -> dict[str, str]:
-    """The seeded row each API path parameter can name, by parameter name."""
+    """The seeded row each path parameter (API, hooks, upload links) can name, by parameter name."""
     return {"lead_id": seeded.lead.pk, "entry_id": seeded.dnc.pk, "message_id": seeded.message.pk,
-            "webhook_id": seeded.webhook.pk, "event_id": seeded.event.event_id}
+            "webhook_id": seeded.webhook.pk, "event_id": seeded.event.event_id, "line_id": seeded.line.pk,
+            "campaign_id": seeded.campaign.pk, "workspace_id": seeded.workspace.pk, "token": seeded.upload.token,
+            "filename": seeded.upload.name}
 
 
 # Columns that legitimately move on a refused request: the caller's own key records when it was used.

@@ -15,7 +15,7 @@ from django.test import Client
 
 from tests.hardening.conftest import call, client_with
 from tests.hardening.routes import WRITE_METHODS, Route, routes
-from tests.hardening.seed import Seeded, db_snapshot, seed_workspace, snapshot_diff
+from tests.hardening.seed import Seeded, db_snapshot, seed_workspace, seeded_path_ids, snapshot_diff
 from tuco.models import ApiKey
 from tuco.services import api_key_create, api_key_revoke
 
@@ -32,8 +32,7 @@ def _api_routes() -> list[Route]:
 
 
 def _ids(seeded: Seeded) -> dict[str, str]:
-    return {"message_id": seeded.message.pk, "lead_id": seeded.lead.pk, "entry_id": seeded.dnc.pk,
-            "webhook_id": seeded.webhook.pk, "event_id": seeded.event.event_id, "line_id": seeded.line.pk}
+    return seeded_path_ids(seeded)
 
 
 def _query(route: Route, seeded: Seeded) -> str:

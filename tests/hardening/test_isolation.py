@@ -35,6 +35,7 @@ ID_VALUES: dict[str, Callable[[Seeded], str]] = {
     "webhook_id": lambda s: s.webhook.pk,
     "event_id": lambda s: s.event.event_id,
     "line_id": lambda s: s.line.pk,
+    "campaign_id": lambda s: s.campaign.pk,
 }
 
 

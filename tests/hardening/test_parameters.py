@@ -19,7 +19,7 @@ from django.test import Client
 from messaging.attachments.uploads import upload_create
 from tests.hardening.conftest import call, client_with
 from tests.hardening.routes import ALL_PREFIXES, routes
-from tests.hardening.seed import PNG, Seeded, db_snapshot, snapshot_diff
+from tests.hardening.seed import PNG, Seeded, db_snapshot, seeded_path_ids, snapshot_diff
 from tuco.request_params import MAX_PARAMETER_LENGTH
 
 BAD_VALUES = {
@@ -39,9 +39,7 @@ def _no_rate_limits(settings: Any) -> None:
 
 
 def _ids(seeded: Seeded) -> dict[str, str]:
-    return {"message_id": seeded.message.pk, "lead_id": seeded.lead.pk, "entry_id": seeded.dnc.pk,
-            "webhook_id": seeded.webhook.pk, "event_id": seeded.event.event_id, "line_id": seeded.line.pk,
-            "workspace_id": seeded.workspace.pk, "token": seeded.upload.token, "filename": seeded.upload.name}
+    return seeded_path_ids(seeded)
 
 
 def _get_query_parameters() -> list[tuple[str, str]]:

@@ -24,7 +24,7 @@ from django.test import Client
 
 from tests.hardening.conftest import call, client_with
 from tests.hardening.routes import WRITE_METHODS, routes
-from tests.hardening.seed import PNG, Seeded, db_snapshot, snapshot_diff
+from tests.hardening.seed import PNG, Seeded, db_snapshot, seeded_path_ids, snapshot_diff
 
 MIDDLEWARE = "tuco.limits.BodyLimitMiddleware"
 MULTIPART_ROUTES = {"api/uploads", "api/leads/import"}
@@ -42,8 +42,7 @@ def _schema() -> dict[str, Any]:
 
 def _json_operations(seeded: Seeded) -> list[tuple[str, str, str, dict[str, Any]]]:
     """(operation id, method, path with own ids, request body schema) of every operation taking a JSON body."""
-    ids = {"lead_id": seeded.lead.pk, "webhook_id": seeded.webhook.pk, "message_id": seeded.message.pk,
-           "entry_id": seeded.dnc.pk, "event_id": seeded.event.event_id}
+    ids = seeded_path_ids(seeded)
     schema = _schema()
     found = []
     for path, operations in schema["paths"].items():
@@ -100,8 +99,7 @@ def test_the_limit_middleware_refuses_every_write_route_before_it_reads(seeded_a
     # API's here so one oversized body checks every route.
     settings.TUCO_INBOUND_EMAIL_MAX_BYTES = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     api = client_with(seeded_a.auth)
-    values = {"message_id": seeded_a.message.pk, "lead_id": seeded_a.lead.pk, "entry_id": seeded_a.dnc.pk,
-              "webhook_id": seeded_a.webhook.pk, "event_id": seeded_a.event.event_id, "line_id": seeded_a.line.pk}
+    values = seeded_path_ids(seeded_a)
     before = db_snapshot()
     checked = 0
     for route in routes():
@@ -199,6 +197,9 @@ VALID: dict[str, dict[str, Any]] = {
     "fallback_config_update": {"sendFallbackSmsOnFailed": False},
     "availability_rr": {"phones": ["+12025550197"]},
     "leads_check_availability": {"leadIds": ["{lead_id}"]},
+    "campaigns_create": {"name": "types", "steps": [{"message": "Hi {firstName}"}]},
+    "campaigns_update": {"name": "types 2"},
+    "campaigns_add_lead": {"leadId": "{lead_id}"},
 }
 _WRONG: dict[str, list[Any]] = {
     "string": [12345, {"a": 1}, ["x"]],

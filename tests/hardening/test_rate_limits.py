@@ -62,6 +62,8 @@ def test_spec_limits_are_the_defaults() -> None:
     assert DEFAULT_LIMITS["uploads"] == 60
     assert DEFAULT_LIMITS["unibox_reply"] == 30
     assert DEFAULT_LIMITS["fallback_sms"] == 200
+    assert DEFAULT_LIMITS["campaigns"] == 200
+    assert DEFAULT_LIMITS["campaign_add_lead"] == 200
 
 
 @pytest.mark.django_db(transaction=True)
@@ -165,6 +167,12 @@ def _view_class(path: str) -> Any:
     ("/api/leads/check-availability", "availability", ("GET", "POST")),
     ("/api/webhooks/0123456789abcdef01234567/health-check", "webhook_health_check", ("POST",)),
     ("/api/messages/export", "export", ("GET",)),
+    ("/api/campaigns", "campaigns", ("POST",)),
+    ("/api/campaigns/0123456789abcdef01234567", "campaigns", ("PATCH", "DELETE")),
+    ("/api/campaigns/0123456789abcdef01234567/launch", "campaigns", ("POST",)),
+    ("/api/campaigns/0123456789abcdef01234567/pause", "campaigns", ("POST",)),
+    ("/api/campaigns/0123456789abcdef01234567/resume", "campaigns", ("POST",)),
+    ("/api/campaigns/0123456789abcdef01234567/leads", "campaign_add_lead", ("POST",)),
 ])
 def test_endpoint_groups_are_wired(path: str, group: str, methods: tuple[str, ...]) -> None:
     view = _view_class(path)
@@ -264,3 +272,21 @@ def test_the_11th_webhook_health_check_within_a_minute_is_refused_before_any_cal
         answers = [api.post(f"/api/webhooks/{endpoint.pk}/health-check").status_code for _ in range(11)]
         assert answers == [200] * 10 + [429]
         assert len(received.requests) == 10  # the refused one called nobody
+
+
+@pytest.mark.django_db
+def test_adding_leads_to_a_campaign_is_limited_and_a_limited_add_enrolls_nobody() -> None:
+    from campaigns.models import Enrollment
+
+    workspace, key = _workspace(rate_limits={"campaign_add_lead": 2})
+    client = client_with({"Authorization": f"Bearer {key}"})
+    created = call(client, "POST", "/api/campaigns", {"name": "Limited", "steps": [{"message": "Hi {firstName}"}]})
+    assert created.status_code == 201, created.content
+    campaign_id = created.json()["campaign"]["_id"]
+    added = [call(client, "POST", f"/api/campaigns/{campaign_id}/leads",
+                  {"lead": {"firstName": f"L{n}", "phone": f"+1202555{n:04d}"}}).status_code for n in range(2)]
+    assert added == [200, 200]
+    _assert_limited(call(client, "POST", f"/api/campaigns/{campaign_id}/leads",
+                         {"lead": {"firstName": "L9", "phone": "+12025559999"}}), max_retry_after=30)
+    assert Enrollment.objects.filter(campaign_id=campaign_id).count() == 2
+    assert not workspace.leads.filter(phone="+12025559999").exists()
