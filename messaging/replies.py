@@ -160,7 +160,8 @@ def reply_list(*, workspace: Workspace, filters: ReplyFilters) -> ReplyPage:
     )
     total = latest.count()
     offset = (filters.page - 1) * filters.limit
-    rows = list(latest.select_related("lead", "thread", "reply_to")[offset: offset + filters.limit]) if total > offset else []
+    page = latest.select_related("lead", "thread", "reply_to")[offset: offset + filters.limit]
+    rows = list(page) if total > offset else []
     return ReplyPage(items=reply_items(rows), page=filters.page, limit=filters.limit, total=total)
 
 
