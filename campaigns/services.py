@@ -19,6 +19,7 @@ from leads.services import lead_find_or_create, lead_get
 from lines.models import Line
 from messaging.models import Message
 from messaging.send import state
+from messaging.services.cancel import campaign_messages_cancel
 from tuco.errors import BadRequest, Conflict, NotFound
 from tuco.ids import is_object_id, new_id
 from tuco.logging import get_logger
@@ -98,7 +99,8 @@ def campaign_update(*, workspace: Workspace, campaign_id: str, data: CampaignInp
 
 
 def campaign_delete(*, workspace: Workspace, campaign_id: str) -> str:
-    """"deleted", or "archived" when it has messages (they stay reportable; nothing more is sent)."""
+    """"deleted", or "archived" when it has messages: they stay reportable, nothing more is sent (waiting
+    leads stop, created messages not yet claimed are cancelled)."""
     with transaction.atomic():
         campaign = campaign_get(workspace=workspace, campaign_id=campaign_id, lock=True)
         if not Message.objects.filter(campaign_id=campaign.pk).exists():
@@ -107,7 +109,7 @@ def campaign_delete(*, workspace: Workspace, campaign_id: str) -> str:
         campaign.status = Campaign.Status.ARCHIVED
         campaign.save(update_fields=["status", "updated_at"])
         _stop_waiting(campaign, reason="archived")
-    state.hold_campaign_messages(campaign.pk)
+        campaign_messages_cancel(campaign_id=campaign.pk, reason="campaign_archived")  # their leads stop with them
     return "archived"
 
 

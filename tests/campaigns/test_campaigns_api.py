@@ -111,6 +111,11 @@ def test_patch_replaces_steps_and_an_archived_campaign_cannot_change(api, lines,
     sweep()
     assert api.delete(f"/api/campaigns/{doc['_id']}").json()["result"] == "archived"
     assert Campaign.objects.get(pk=doc["_id"]).status == "archived"
+    # Nothing more goes out: the created step message is cancelled and its lead stopped.
+    [message] = step_messages(doc["_id"])
+    message.refresh_from_db()
+    assert message.status == "cancelled"
+    assert Enrollment.objects.get(campaign_id=doc["_id"]).stop_reason == "cancelled"
     conflict = api.patch(f"/api/campaigns/{doc['_id']}", {"name": "Again"}, format="json")
     assert conflict.status_code == 409 and conflict.json()["code"] == "CAMPAIGN_ARCHIVED"
 
