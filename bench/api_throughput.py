@@ -1,15 +1,22 @@
-"""POST /api/messages throughput: gunicorn (2 workers) on PostgreSQL + Redis, driven by wrk.
+"""POST /api/messages throughput: gunicorn (2 workers) on PostgreSQL + Redis, driven by wrk, against the floor.
 
-    .venv/bin/python bench/api_throughput.py [--worker-class sync|gthread|both] [--duration 10] [--json]
+    .venv/bin/python bench/api_throughput.py [--rounds 3] [--worker-class sync|gthread|both] [--duration 10]
+                                            [--log-level INFO] [--json]
+
+The floor (bench/floor/: a bare DRF endpoint doing only the irreducible work — key lookup by SHA-256
+digest, serializer validation, one INSERT, one Redis LPUSH, no middleware) is measured in the same run,
+interleaved with the product (floor, product, floor, product, …, floor), on the same database, Redis,
+gunicorn settings and load; each product run is divided by the mean of the two floor runs around it
+(issue 18: target ratio ≥ 0.6, p99 ≤ 2× the floor's). `--rounds 0` measures the product alone.
 
 A fresh database (tuco_bench_api) and a private redis-server; one workspace, API key and line made
 with the ops commands. wrk runs 8 connections for 10 s with a Lua script that makes every body
 distinct (recipient and text), so each request creates a new message (new lead, thread, dedup row)
 (without wrk on PATH, or with --client python: bench/loadgen.py, an asyncio client in its own process
 that makes the same bodies)
-and enqueues its dispatch task; no worker runs, the queue is checked and dropped afterwards. By
-default both gunicorn worker classes are measured (sync, and gthread with --threads threads per
-worker); the targets are judged on the faster one.
+and enqueues its dispatch task; no worker runs, the queue is checked and dropped afterwards. The
+gunicorn worker class is sync (the Procfile's); `--rounds 0 --worker-class both` compares sync with
+gthread (--threads threads per worker) for the product alone.
 
 SQL per new message is measured separately, in-process: Django's test client posts a few messages
 against the same database under CaptureQueriesContext. PostgreSQL's own counters (pg_stat_database:
@@ -57,7 +64,10 @@ from bench.common import (
     print_machine,
     print_table,
     progress,
+    start_profiler,
     start_redis,
+    stop_profiler,
+    summarize_profile,
     wait_until,
 )
 
@@ -67,6 +77,9 @@ DB_NAME = "tuco_bench_api"
 AREA_CODES = ["202", "415", "212", "312", "617", "303", "206", "713", "305", "404", "512", "702"]
 RANGE_PER_RUN = 30_000  # each wrk invocation gets its own recipients (a run never reuses a lead/thread)
 CONTROL_STATEMENTS = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
+# Where a web process's time goes: Django, DRF, psycopg, structlog and the app (py-spy paths are relative).
+PROFILE_PREFIXES = ("tuco/", "messaging/", "lines/", "leads/", "fallback/", "django/", "rest_framework/",
+                    "psycopg/", "structlog/", "redis/", "kombu/", "celery/", "gunicorn/")
 TARGETS = {"reqPerSec": 300, "p99Ms": 50, "queriesPerMessage": 10}
 
 LUA = r"""
@@ -235,36 +248,50 @@ def children_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+APPS = {"product": ("tuco.wsgi", "sends", {}),
+        "floor": ("bench.floor.wsgi", "floor", {"DJANGO_SETTINGS_MODULE": "bench.floor.settings"})}
+
+
 def bench_worker_class(worker_class: str, *, args: argparse.Namespace, env: dict[str, str], key: str,
-                       run_index: int, database_url: str, redis_client: Any, redis_pid: int) -> dict[str, Any]:
+                       run_index: int, database_url: str, redis_client: Any, redis_pid: int,
+                       app: str = "product") -> dict[str, Any]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     extra = ["--threads", str(args.threads)] if worker_class == "gthread" else []
-    web = Proc(f"web-{worker_class}", [str(BIN / "gunicorn"), "tuco.wsgi", "--bind", f"127.0.0.1:{port}",
+    wsgi, queue, app_env = APPS[app]
+    env = {**env, **app_env}
+    name = f"{app}-{worker_class}-{run_index}"
+    web = Proc(name, [str(BIN / "gunicorn"), wsgi, "--bind", f"127.0.0.1:{port}",
                                        "--workers", str(args.workers), "--worker-class", worker_class, *extra,
                                        "--access-logfile", "-", "--log-level", "warning"], env, log_dir=LOG_DIR)
     with ExitStack() as stack:
         web.start()
         stack.callback(web.stop)
         wait_until(lambda: requests.get(f"{url}/health/ready", timeout=2).ok, timeout=60, what="web ready")
-        progress(f"{worker_class}: warm-up {args.warmup:g}s")
+        progress(f"{name}: warm-up {args.warmup:g}s")
         offset = run_index * 2 * RANGE_PER_RUN
         run_load(url, client=args.client, key=key, offset=offset, connections=args.connections,
-                 threads=args.wrk_threads, seconds=args.warmup, script=LOG_DIR / f"warmup-{worker_class}.lua")
+                 threads=args.wrk_threads, seconds=args.warmup, script=LOG_DIR / f"warmup-{name}.lua")
         redis_client.flushall()
         time.sleep(1.5)  # idle backends flush their statistics within a second
         before = pg_counters(database_url)
-        progress(f"{worker_class}: measuring {args.duration:g}s, {args.connections} connections")
+        progress(f"{name}: measuring {args.duration:g}s, {args.connections} connections")
         meter = CpuMeter(lambda: {"web": descendants(web.pid), "postgres": postgres_backends(database_url),
                                   "redis": [redis_pid]})
+        profiler = start_profiler(name, web.pid, LOG_DIR) if args.profile and app == "product" else None
         meter.start()
         wrk_cpu = children_cpu_seconds()
         figures = run_load(url, client=args.client, key=key, offset=offset + RANGE_PER_RUN,
                            connections=args.connections, threads=args.wrk_threads, seconds=args.duration,
-                           script=LOG_DIR / f"measure-{worker_class}.lua")
+                           script=LOG_DIR / f"measure-{name}.lua")
         cpu = meter.stop()
+        stop_profiler(profiler)
         cpu["seconds"]["client"] = children_cpu_seconds() - wrk_cpu
-        enqueued = redis_client.llen("celery")
+        enqueued = redis_client.llen(queue)
+    if profiler is not None and (LOG_DIR / f"{name}.raw").exists():
+        summary = summarize_profile(LOG_DIR / f"{name}.raw", prefixes=PROFILE_PREFIXES)
+        (LOG_DIR / f"{name}.txt").write_text(summary + "\n")
+        progress(f"profile: {LOG_DIR / f'{name}.txt'}")
     time.sleep(1)  # web stopped: its backends exited and flushed their counters
     after = pg_counters(database_url)
     redis_client.flushall()  # nothing consumes the dispatch tasks in this benchmark
@@ -273,6 +300,7 @@ def bench_worker_class(worker_class: str, *, args: argparse.Namespace, env: dict
     cpu_ms = {f"cpuMs.{k}": round(1000 * v / done, 2) for k, v in cpu["seconds"].items()}
     cpu_ms["cpuMs.other"] = round(1000 * max(cpu["machineBusySeconds"] - ours, 0) / done, 2)
     return {
+        "app": app,
         "workerClass": worker_class if worker_class == "sync" else f"gthread x{args.threads}",
         "reqPerSec": figures["reqPerSec"], "p50Ms": figures["p50Ms"], "p99Ms": figures["p99Ms"],
         "requests": figures["requests"], "non2xx": figures["non2xx"], "socketErrors": figures["socketErrors"],
@@ -285,17 +313,36 @@ def bench_worker_class(worker_class: str, *, args: argparse.Namespace, env: dict
     }
 
 
+def floor_ratios(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each product run against the mean of its neighbouring floor runs (the machine drifts between runs)."""
+    rows = []
+    for i, run in enumerate(runs):
+        if run["app"] != "product":
+            continue
+        floors = [r for r in (runs[i - 1] if i else None, runs[i + 1] if i + 1 < len(runs) else None)
+                  if r is not None and r["app"] == "floor"]
+        if not floors:
+            continue
+        floor_rps = statistics.mean(r["reqPerSec"] for r in floors)
+        floor_p99 = statistics.mean(r["p99Ms"] for r in floors)
+        rows.append({"product": run["reqPerSec"], "floor": round(floor_rps, 1),
+                     "ratio": round(run["reqPerSec"] / floor_rps, 3), "productP99": run["p99Ms"],
+                     "floorP99": round(floor_p99, 1), "p99Ratio": round(run["p99Ms"] / floor_p99, 2),
+                     "non2xx": run["non2xx"] + sum(r["non2xx"] for r in floors)})
+    return rows
+
+
 def human(result: dict[str, Any]) -> None:
     print_machine(result["machine"])
     cfg = result["config"]
     client = "wrk (--latency)" if cfg["client"] == "wrk" else "bench/loadgen.py"
     print(f"POST /api/messages: gunicorn {cfg['workers']} workers, {cfg['connections']} connections "
           f"x {cfg['duration']:g}s from {client}; each body distinct\n")
-    columns = ("workerClass", "reqPerSec", "p50Ms", "p99Ms", "requests", "non2xx", "socketErrors", "enqueued")
+    columns = ("app", "workerClass", "reqPerSec", "p50Ms", "p99Ms", "requests", "non2xx", "socketErrors", "enqueued")
     print_table([{c: run[c] for c in columns} for run in result["runs"]])
     print("\nper request: SQL commits and rows written (pg_stat_database deltas over the run); CPU ms by process "
           "(/proc; 'other' = the rest of the machine's busy time: other sessions, PostgreSQL background, kernel)")
-    print_table([{"workerClass": run["workerClass"], "commits": run["commitsPerReq"],
+    print_table([{"app": run["app"], "workerClass": run["workerClass"], "commits": run["commitsPerReq"],
                   "rowsWritten": run["rowsWrittenPerReq"], "machineBusy%": run["machineBusyPct"],
                   **{k.removeprefix("cpuMs."): v for k, v in run.items() if k.startswith("cpuMs.")}}
                  for run in result["runs"]])
@@ -308,8 +355,12 @@ def human(result: dict[str, Any]) -> None:
     for sql in q["exampleQueries"]:
         breakdown[summarize_sql(sql)] = breakdown.get(summarize_sql(sql), 0) + 1
     print("  " + ", ".join(f"{k} x{v}" if v > 1 else k for k, v in breakdown.items()))
+    if result["ratios"]:
+        print("\nproduct / floor, each product run against the mean of the floor runs before and after it "
+              "(targets: ratio >= 0.6, p99 <= 2x the floor's, zero non-2xx):")
+        print_table(result["ratios"])
     best = result["best"]
-    print(f"\ntargets (best run, {best['workerClass']}):")
+    print(f"\ntargets (best product run, {best['workerClass']}):")
     for name, target in TARGETS.items():
         value = q["queriesPerMessage"] if name == "queriesPerMessage" else best[name]
         ok = value >= target if name == "reqPerSec" else value <= target
@@ -319,7 +370,9 @@ def human(result: dict[str, Any]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--worker-class", choices=["sync", "gthread", "both"], default="both")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="product runs interleaved with floor runs (F P F … P F); 0: the product alone")
+    parser.add_argument("--worker-class", choices=["sync", "gthread", "both"], default="sync")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
     parser.add_argument("--connections", type=int, default=8)
@@ -330,8 +383,10 @@ def main() -> None:
     parser.add_argument("--keep-db", action="store_true", help="leave the database for inspection")
     parser.add_argument("--client", choices=["wrk", "python"], default=None,
                         help="load generator (default: wrk when it is on PATH, else bench/loadgen.py)")
-    parser.add_argument("--log-level", default="WARNING",
-                        help="TUCO_LOG_LEVEL of the web processes (production default: INFO)")
+    parser.add_argument("--log-level", default="INFO",
+                        help="TUCO_LOG_LEVEL of the web processes (INFO: the production default)")
+    parser.add_argument("--profile", action="store_true",
+                        help="py-spy the product's web processes (pip install py-spy): var/bench/api/*.txt")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     args.client = args.client or ("wrk" if shutil.which("wrk") else "python")
@@ -362,15 +417,22 @@ def main() -> None:
         queries = count_queries(env, key, args.query_samples, redis_client)
         redis_client.flushall()
         classes = ["sync", "gthread"] if args.worker_class == "both" else [args.worker_class]
+        if args.rounds:
+            plan = [("floor", "sync")]
+            for _ in range(args.rounds):
+                plan += [("product", "sync"), ("floor", "sync")]
+        else:
+            plan = [("product", c) for c in classes]
         runs = [bench_worker_class(c, args=args, env=env, key=key, run_index=i, database_url=database_url,
-                                   redis_client=redis_client, redis_pid=redis_proc.pid)
-                for i, c in enumerate(classes)]
-    best = max(runs, key=lambda r: r["reqPerSec"])
+                                   redis_client=redis_client, redis_pid=redis_proc.pid, app=app)
+                for i, (app, c) in enumerate(plan)]
+    ratios = floor_ratios(runs)
+    best = max((r for r in runs if r["app"] == "product"), key=lambda r: r["reqPerSec"])
     result = {"benchmark": "api_throughput", "machine": info,
               "config": {"workers": args.workers, "gthreadThreads": args.threads, "connections": args.connections,
                          "duration": args.duration, "wrkThreads": args.wrk_threads,
                          "client": args.client, "logLevel": args.log_level},
-              "runs": runs, "best": best, "queries": queries, "targets": TARGETS}
+              "runs": runs, "ratios": ratios, "best": best, "queries": queries, "targets": TARGETS}
     emit(result, as_json=args.json, human=human)
 
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 from django.db.models import Q
 from django.utils import timezone
 
+from tuco import hot_cache
 from tuco.models import ApiKey, Workspace
 
 API_KEY_PREFIX = "tuco_sk_"
@@ -36,17 +37,22 @@ def api_key_create(*, workspace: Workspace, name: str = "default") -> tuple[ApiK
 
 
 def api_key_revoke(*, api_key: ApiKey) -> bool:
-    return bool(ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now()))
+    revoked = bool(ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now()))
+    hot_cache.api_keys.forget(api_key.key_hash)
+    return revoked
+
+
+def _active_key(key_hash: str) -> ApiKey | None:
+    return ApiKey.objects.select_related("workspace").filter(key_hash=key_hash, revoked_at__isnull=True).first()
 
 
 def api_key_authenticate(*, raw_key: str) -> ApiKey | None:
+    """The active key and its workspace, from the per-process cache (tuco.hot_cache: a revocation reaches
+    another process within TUCO_API_KEY_CACHE_SECONDS)."""
     if not raw_key.startswith(API_KEY_PREFIX):
         return None
-    api_key = (
-        ApiKey.objects.select_related("workspace")
-        .filter(key_hash=hash_api_key(raw_key), revoked_at__isnull=True)
-        .first()
-    )
+    key_hash = hash_api_key(raw_key)
+    api_key = hot_cache.api_keys.get(key_hash, lambda: _active_key(key_hash))
     if api_key is None:
         return None
     now = timezone.now()

@@ -302,6 +302,10 @@ TUCO_WEBHOOK_RETRY_BASE_SECONDS = env.float("TUCO_WEBHOOK_RETRY_BASE_SECONDS", d
 TUCO_VERIFY_POLL_SECONDS = env.float("TUCO_VERIFY_POLL_SECONDS", default=5)
 TUCO_LINE_RECHECK_SECONDS = env.float("TUCO_LINE_RECHECK_SECONDS", default=60)
 TUCO_DEDUP_WINDOW_SECONDS = env.int("TUCO_DEDUP_WINDOW_SECONDS", default=15 * 60)
+# Per-process caches of the API key → workspace lookup and a workspace's active lines (tuco/hot_cache.py):
+# another process sees a revoked key / past-due workspace / deactivated line within this many seconds.
+TUCO_API_KEY_CACHE_SECONDS = env.float("TUCO_API_KEY_CACHE_SECONDS", default=10)
+TUCO_LINE_CACHE_SECONDS = env.float("TUCO_LINE_CACHE_SECONDS", default=5)
 TUCO_IDEMPOTENCY_TTL_SECONDS = env.int("TUCO_IDEMPOTENCY_TTL_SECONDS", default=24 * 3600)
 TUCO_SWEEP_BATCH_SIZE = env.int("TUCO_SWEEP_BATCH_SIZE", default=500)
 TUCO_AVAILABILITY_CACHE_POSITIVE_SECONDS = env.int("TUCO_AVAILABILITY_CACHE_POSITIVE_SECONDS", default=30 * 24 * 3600)

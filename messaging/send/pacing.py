@@ -33,6 +33,7 @@ from messaging.models import CLAIMABLE, Direction, Message, QueuedReason, Status
 from messaging.selectors import OWN_SCHEDULE_REASONS, ahead_in_thread, older_than
 from messaging.send import state
 from messaging.send.outcome import Block
+from tuco import hot_cache
 from tuco.calendar import blocking_reason, next_open, window_from
 from tuco.logging import get_logger
 from tuco.rotation import next_in_turn
@@ -57,7 +58,11 @@ def channel_for_message_type(message_type: str) -> str | None:
 
 
 def active_lines(*, workspace_id: str, channel: str) -> list[Line]:
-    return list(Line.objects.filter(workspace_id=workspace_id, is_active=True, channel_type=channel).order_by("id"))
+    """The workspace's active lines of a channel, for a new message's first line (a few seconds' cache:
+    tuco.hot_cache; the claim re-reads the line before anything is sent)."""
+    lines = hot_cache.active_lines.get((workspace_id, channel), lambda: list(
+        Line.objects.filter(workspace_id=workspace_id, is_active=True, channel_type=channel).order_by("id")))
+    return hot_cache.copies(lines)
 
 
 def line_round_robin(*, workspace_id: str, lines: Sequence[Line]) -> Line:
