@@ -8,6 +8,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from tests.factories import LineFactory, WorkspaceFactory
+from tuco import hot_cache
 from tuco.services import api_key_create
 
 
@@ -16,6 +17,7 @@ def _clean_redis() -> Any:
     """Token buckets, round-robin counters and caches must not leak between tests."""
     with contextlib.suppress(Exception):  # tests that stop Redis on purpose restart it themselves
         cache.clear()
+    hot_cache.forget_all()  # the per-process key and line caches start empty too
     yield
 
 

@@ -215,7 +215,9 @@ def test_reply_uses_another_line_when_the_thread_line_is_inactive(bob, world_a) 
 
 
 def test_reply_without_any_active_line_shows_the_api_error(bob, world_a) -> None:
-    Line.objects.filter(workspace=world_a.workspace).update(is_active=False)
+    for line in Line.objects.filter(workspace=world_a.workspace):
+        line.is_active = False
+        line.save()  # as the admin does
     response = logged_in(bob).post(thread_url(world_a.thread), {"message": "nobody sends", "message_type": "imessage"})
     assert response.status_code == 400
     assert "No active lines in workspace..." in response.content.decode()

@@ -75,16 +75,16 @@ def test_one_item_per_lead_or_thread_newest_reply_first(api, world) -> None:
         "respondedAtUtc": "2026-03-12T22:30:00.000Z", "recipientPhone": "+14422646782",
         "recipientEmail": "jane@example.com", "name": "Jane Smith", "lineId": world["line"].pk,
         "channel": "imessage", "threadId": world["r2"].thread_id, "replyToMessageId": world["second_out"].pk,
-        "campaignId": None,
+        "campaignId": None, "stepIndex": None,
         "recentReplies": [
             {"messageId": world["r2"].pk, "message": "Stop", "receivedAtUtc": "2026-03-12T22:30:00.000Z"},
             {"messageId": world["r1"].pk, "message": "Yes", "receivedAtUtc": "2026-03-12T22:05:00.000Z"},
         ],
         "parentMessages": [
             {"messageId": world["second_out"].pk, "message": "Still there?",
-             "sentAtUtc": "2026-03-12T22:01:00.000Z", "batchId": None, "stepIndex": None},
+             "sentAtUtc": "2026-03-12T22:01:00.000Z", "batchId": None, "campaignId": None, "stepIndex": None},
             {"messageId": world["first_out"].pk, "message": "Hi Jane", "sentAtUtc": "2026-03-12T22:00:00.000Z",
-             "batchId": "b1", "stepIndex": None},
+             "batchId": "b1", "campaignId": None, "stepIndex": None},
         ],
     }
     stranger = body["replies"][1]
