@@ -197,7 +197,10 @@ def test_readers_never_see_a_half_written_file(media: Media) -> None:
     threads += [threading.Thread(target=reader) for _ in range(3)]
     for thread in threads:
         thread.start()
-    time.sleep(1.5)
+    # At least 1.5 s of contention, and on until both versions were read (a loaded machine, S3 over HTTP).
+    started = time.monotonic()
+    while time.monotonic() - started < 1.5 or (set(seen) != valid and time.monotonic() - started < 30):
+        time.sleep(0.1)
     stop.set()
     for thread in threads:
         thread.join(10)
