@@ -99,7 +99,8 @@ def main() -> None:
         nonce = uuid.uuid4().hex[:8]
 
         def post(i: int) -> None:
-            body = {"message": f"Hi there, profile {nonce} {i}", "recipientPhone": f"+1{202 + i // 10000}555{i % 10000:04d}"}
+            body = {"message": f"Hi there, profile {nonce} {i}",
+                    "recipientPhone": f"+1{202 + i // 10000}555{i % 10000:04d}"}
             response = client.post("/api/messages", data=body, content_type="application/json")
             assert response.status_code == 201, response.content[:300]
 

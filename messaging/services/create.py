@@ -2,30 +2,31 @@
 
 No network I/O to a relay happens here: the row commits, then the dispatch
 task is enqueued on commit (messaging.send.worker.enqueue_dispatch). Everything that can reject
-the request runs before the transaction, so a rejected request writes nothing.
+the request runs before the write, so a rejected request writes nothing. The write itself — duplicate
+claim, lead, thread, message, first event — is one SQL statement (messaging.services.create_sql).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from fallback.models import FallbackConfig
-from leads.models import CRM_FIELDS, Lead
-from leads.services import LeadContact, lead_get, lead_resolve_for_send
+from leads.models import Lead
+from leads.services import LeadContact, lead_get, quick_sends_list_id, split_name
 from lines.models import Line
 from messaging.attachments.uploads import attachment_urls_check_ownership
-from messaging.dedup import dedup_claim, dedup_reassign, fingerprint
+from messaging.dedup import fingerprint
 from messaging.models import Direction, Message, QueuedReason, Status
-from messaging.send import state
 from messaging.send.pacing import active_lines, channel_for_message_type, line_round_robin
 from messaging.send.worker import enqueue_dispatch
 from messaging.send_input import NO_ACTIVE_LINES, RECIPIENT_REQUIRED, SendRequest
-from messaging.threads import thread_set_line, thread_touch
+from messaging.services.create_sql import RETRIES, LeadSpec, LineSpec, write_message
 from tuco.errors import ApiError, BadRequest, NotFound
 from tuco.ids import is_object_id, new_id
 from tuco.logging import get_logger
@@ -132,59 +133,57 @@ def message_create(*, workspace: Workspace, request: SendRequest, context: SendC
 
     message_id = new_id()
     claim = fingerprint(phone=phone, email=email, body=request.body, attachment_urls=request.attachment_urls)
-    with transaction.atomic():
-        original_id = dedup_claim(workspace_id=workspace.pk, fingerprint=claim, message_id=message_id, now=now)
-        if original_id is not None:
-            original = Message.objects.filter(pk=original_id).first()
-            if original is not None:
-                age = max(0, int((now - original.created_at).total_seconds()))
-                log.info("message.duplicate_blocked", messageId=original.pk, ageSeconds=age)
-                return CreateResult(message=original, created=False, duplicate_age_seconds=age,
-                                    lead_existed=original.lead_id is not None)
-            dedup_reassign(workspace_id=workspace.pk, fingerprint=claim, message_id=message_id, now=now)
-
-        lead, lead_existed = lead_resolve_for_send(
-            workspace=workspace, lead_id=request.lead_id,
-            contact=LeadContact(phone=request.recipient_phone, email=request.recipient_email,
-                                name=request.recipient_name, alt_phones=request.alt_phones,
-                                alt_emails=request.alt_emails, crm=request.crm),
-        )
-        send_to = _send_to(request.message_type, phone, email)
-        line = pinned or (line_round_robin(workspace_id=workspace.pk, lines=candidates) if candidates else None)
-        thread = thread_touch(workspace_id=workspace.pk, address=send_to, lead_id=lead.pk,
-                              line_id=line.pk if line else None, preview=request.body, direction=Direction.OUTBOUND,
-                              at=now)
-        if pinned is None and candidates:
-            by_id = {c.pk: c for c in candidates}
-            if thread.line_id in by_id:
-                line = by_id[thread.line_id]  # sticky sender: the recipient keeps its line
-            elif line is not None and thread.line_id != line.pk:
-                thread_set_line(thread_id=thread.id, line_id=line.pk)
-
-        status, reason = _initial_status(request, now)
-        message = Message.objects.create(
-            id=message_id, workspace=workspace, thread_id=thread.id, lead=lead, line=line,
-            line_pinned=pinned is not None, direction=Direction.OUTBOUND, message_type=request.message_type,
-            body=request.body, status=status, queued_reason=reason,
-            next_attempt_at=request.scheduled_date if status == Status.SCHEDULED else now,
-            # The on-commit wake-up below counts as enqueued: the sweep leaves the row alone for its lease.
-            enqueued_at=now if enqueue and status == Status.PENDING else None,
-            recipient_phone=phone, recipient_email=email,
-            recipient_name=request.recipient_name or lead.full_name, send_to_address=send_to,
-            from_line_phone=line.phone if line else "", from_line_email=line.email if line else "",
-            batch_id=request.batch_id, correlation_id=context.correlation_id,
-            execution_id=context.execution_id, ghl_workflow_id=context.ghl_workflow_id,
-            scheduled_date=request.scheduled_date, timezone=request.timezone,
-            send_window_start=request.send_window_start, send_window_end=request.send_window_end,
-            allowed_days_of_week=request.allowed_days_of_week,
-            send_fallback_sms_on_failed=request.send_fallback_sms_on_failed,
-            force_fallback=request.force_fallback, attachment_urls=request.attachment_urls, subject=request.subject,
-            attachment_names=request.attachment_names, created_by_id=context.created_by_user_id,
-            **{column: getattr(lead, column) for column in CRM_FIELDS.values()},
-        )
-        state.record_created(message, detail={"correlationId": context.correlation_id})
-        if enqueue:
-            transaction.on_commit(partial(enqueue_dispatch, message.pk))
+    send_to = _send_to(request.message_type, phone, email)
+    line = pinned or (line_round_robin(workspace_id=workspace.pk, lines=candidates) if candidates else None)
+    status, reason = _initial_status(request, now)
+    columns = {
+        "id": message_id, "workspace_id": workspace.pk, "line_pinned": pinned is not None,
+        "direction": Direction.OUTBOUND, "message_type": request.message_type, "body": request.body,
+        "status": status, "queued_reason": reason,
+        "next_attempt_at": request.scheduled_date if status == Status.SCHEDULED else now,
+        # The on-commit wake-up below counts as enqueued: the sweep leaves the row alone for its lease.
+        "enqueued_at": now if enqueue and status == Status.PENDING else None,
+        "recipient_phone": phone, "recipient_email": email, "send_to_address": send_to,
+        "batch_id": request.batch_id, "correlation_id": context.correlation_id,
+        "execution_id": context.execution_id, "ghl_workflow_id": context.ghl_workflow_id,
+        "scheduled_date": request.scheduled_date, "timezone": request.timezone,
+        "send_window_start": request.send_window_start, "send_window_end": request.send_window_end,
+        "allowed_days_of_week": request.allowed_days_of_week,
+        "send_fallback_sms_on_failed": request.send_fallback_sms_on_failed, "force_fallback": request.force_fallback,
+        "attachment_urls": request.attachment_urls, "attachment_names": request.attachment_names,
+        "subject": request.subject, "created_by_id": context.created_by_user_id,
+    }
+    contact = LeadContact(phone=request.recipient_phone, email=request.recipient_email, name=request.recipient_name,
+                          alt_phones=request.alt_phones, alt_emails=request.alt_emails, crm=request.crm)
+    if request.lead_id:
+        lead_spec = LeadSpec(workspace_id=workspace.pk, lead_id=request.lead_id, overwrite=contact.alt_updates())
+    else:
+        first, last = split_name(contact.name)
+        lead_spec = LeadSpec(workspace_id=workspace.pk, phone=contact.phone, email=contact.email, first_name=first,
+                             last_name=last, overwrite=contact.alt_updates(),
+                             list_id=quick_sends_list_id(workspace=workspace))
+    lines = [pinned] if pinned is not None else candidates
+    line_spec = LineSpec(line_id=line.pk if line else None, pinned=pinned is not None,
+                         candidates=[(c.pk, c.phone, c.email) for c in lines])
+    for _ in range(RETRIES):
+        written = write_message(message=columns, lead=lead_spec, line=line_spec, fingerprint=claim,
+                                expires_at=now + timedelta(seconds=settings.TUCO_DEDUP_WINDOW_SECONDS),
+                                recipient_name=request.recipient_name, preview=request.body,
+                                event_detail={"correlationId": context.correlation_id}, now=now)
+        if not written.retry:
+            break
+    else:
+        raise RuntimeError(f"message {message_id}: the write did not settle after {RETRIES} tries")
+    if written.duplicate_of is not None:
+        original = Message.objects.get(pk=written.duplicate_of)
+        age = max(0, int((now - original.created_at).total_seconds()))
+        log.info("message.duplicate_blocked", messageId=original.pk, ageSeconds=age)
+        return CreateResult(message=original, created=False, duplicate_age_seconds=age,
+                            lead_existed=original.lead_id is not None)
+    message = written.message
+    assert message is not None
+    if enqueue:
+        transaction.on_commit(partial(enqueue_dispatch, message.pk))  # at once outside a transaction
     log.info("message.api.create_message_returned", messageId=message.pk, lineId=message.line_id,
-             status=message.status, leadId=lead.pk)
-    return CreateResult(message=message, created=True, lead_existed=lead_existed)
+             status=message.status, leadId=message.lead_id)
+    return CreateResult(message=message, created=True, lead_existed=written.lead_existed)

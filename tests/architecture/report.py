@@ -18,13 +18,14 @@ SEND_PATH_BEFORE = (
     "messaging.stuck", "messaging.sync_fallback", "messaging.receipts", "fallback.services", "fallback.sms",
     "lines.email_channel",
 )
-SEND_PATH_PREFIX = "messaging.send"
+SEND_PATH_PACKAGE = "messaging.send"  # the package and everything under it (not messaging.send_input)
 STATE_MODULES = ("messaging.lifecycle", "messaging.send.state")
 
 
 def main() -> int:
     modules = load()
-    send = [m for m in modules.values() if m.name in SEND_PATH_BEFORE or m.name.startswith(SEND_PATH_PREFIX)]
+    send = [m for m in modules.values() if m.name in SEND_PATH_BEFORE or m.name == SEND_PATH_PACKAGE
+            or m.name.startswith(SEND_PATH_PACKAGE + ".")]
     print(f"project modules: {len(modules)}, {sum(m.lines for m in modules.values())} lines")
     print(f"send path: {len(send)} modules, {sum(m.lines for m in send)} lines, largest "
           f"{max((m.lines for m in send), default=0)}")
