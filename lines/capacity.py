@@ -9,6 +9,12 @@ moment the gate can pass; the caller's rollback undoes the guards that did pass.
 What one send holds: the daily total (and daily new-conversation count when the
 recipient is new to this line), the hourly first-touch count (not for email
 lines), the line's contact gap (new conversations only) and the device gap.
+
+The gaps are reserved at the claim, but what a device (and Apple) sees is the moment of the relay
+call, and the time from claim to call varies (an attachment fetch, a busy worker): two claims a gap
+apart can reach the device milliseconds apart. So the gaps are taken a second time, at the call
+(`relay_call_slot`, stamped in `relay_called_at` / `first_touch_called_at`): the claim decides the
+queue, the call stamp guarantees the spacing on the device.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Greatest
 
@@ -152,6 +158,28 @@ def capacity_reserve(*, line: Line, device: Device | None, address: str, lead_id
 
     log.info("cap.reservation.granted", newConversation=new, **context)
     return Reservation(line_id=line.pk, day=day.isoformat(), hour=hour.isoformat(), new=new, contact_keys=inserted)
+
+
+def relay_call_slot(*, line: Line, device: Device, new: bool, now: datetime) -> tuple[str, datetime] | None:
+    """Take the call-time gaps for a send about to reach the relay: None when taken (stamped now), else
+    (the QueuedReason of the gap that holds, the moment it passes). Both stamps or neither."""
+    holds: list[tuple[str, datetime]] = []
+    with transaction.atomic():
+        if new and line.contact_gap_seconds:
+            gap = timedelta(seconds=line.contact_gap_seconds)
+            if not Line.objects.filter(Q(first_touch_called_at__isnull=True) | Q(first_touch_called_at__lte=now - gap),
+                                       pk=line.pk).update(first_touch_called_at=now):
+                last = Line.objects.values_list("first_touch_called_at", flat=True).get(pk=line.pk)
+                holds.append((QueuedReason.CONTACT_GAP, last + gap))
+        if device.device_gap_seconds:
+            gap = timedelta(seconds=device.device_gap_seconds)
+            if not Device.objects.filter(Q(relay_called_at__isnull=True) | Q(relay_called_at__lte=now - gap),
+                                         pk=device.pk).update(relay_called_at=now):
+                last = Device.objects.values_list("relay_called_at", flat=True).get(pk=device.pk)
+                holds.append((QueuedReason.DEVICE_GAP, last + gap))
+        if holds:
+            transaction.set_rollback(True)  # a stamp taken beside a gap that holds would block the retry
+    return max(holds, key=lambda hold: hold[1]) if holds else None
 
 
 def capacity_release(*, reservation: dict[str, object], message_id: str) -> None:

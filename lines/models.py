@@ -39,7 +39,10 @@ class Device(models.Model):
     chat_guid_prefix = models.CharField(max_length=16, default="iMessage")
     os_version = models.CharField(max_length=32, blank=True, default="")
     device_gap_seconds = models.PositiveIntegerField(default=_device_gap_default)
-    last_send_at = models.DateTimeField(null=True, blank=True)
+    last_send_at = models.DateTimeField(null=True, blank=True)  # claimed (the gap reserved)
+    # When the last send reached the relay: the gap is enforced again at the call (lines.capacity.relay_call_slot),
+    # since the time from claim to call varies (attachment fetch, a busy worker).
+    relay_called_at = models.DateTimeField(null=True, blank=True)
     last_availability_check_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -76,7 +79,8 @@ class Line(models.Model):
     hourly_first_touch_limit = models.PositiveIntegerField(default=50)
     contact_gap_seconds = models.PositiveIntegerField(default=_contact_gap_default)
     availability_daily_cap = models.PositiveIntegerField(default=70)
-    last_first_touch_at = models.DateTimeField(null=True, blank=True)
+    last_first_touch_at = models.DateTimeField(null=True, blank=True)  # claimed (the contact gap reserved)
+    first_touch_called_at = models.DateTimeField(null=True, blank=True)  # reached the relay (see relay_called_at)
     health_status = models.CharField(max_length=16, choices=Health.choices, default=Health.HEALTHY)
     health_reason = models.CharField(max_length=500, blank=True, default="")
     health_checked_at = models.DateTimeField(null=True, blank=True)

@@ -285,6 +285,9 @@ TUCO_ALLOW_PRIVATE_URLS = env.bool("TUCO_ALLOW_PRIVATE_URLS", default=False)
 TUCO_RATE_LIMITS_ENABLED = env.bool("TUCO_RATE_LIMITS_ENABLED", default=True)
 TUCO_DEVICE_GAP_SECONDS = env.int("TUCO_DEVICE_GAP_SECONDS", default=30)
 TUCO_CONTACT_GAP_SECONDS = env.int("TUCO_CONTACT_GAP_SECONDS", default=45)
+# The gaps are taken again at the relay call; a hold up to this long is slept out in the worker, a longer
+# one queues the message again (messaging.send.pacing.wait_for_call_slot).
+TUCO_PACING_INLINE_WAIT_SECONDS = env.float("TUCO_PACING_INLINE_WAIT_SECONDS", default=10.0)
 UNIBOX_REPLY_RETRY_ATTEMPTS = env.int("UNIBOX_REPLY_RETRY_ATTEMPTS", default=5)
 UNIBOX_REPLY_RETRY_VERIFY_SECONDS = env.float("UNIBOX_REPLY_RETRY_VERIFY_SECONDS", default=90)
 UNIBOX_REPLY_RETRY_GAP_SECONDS = env.float("UNIBOX_REPLY_RETRY_GAP_SECONDS", default=60)

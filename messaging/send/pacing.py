@@ -16,18 +16,24 @@ Three parts, in the order the claim uses them:
    the estimate is too late: after a claim uses a device (or starts a conversation on a line) the
    next message parked on that gate is woken exactly when the gap ends; and a message that finds
    the device free but cannot use it for another reason passes the slot on to the next one, now.
+4. Spacing the call itself (`wait_for_call_slot`): the gaps are taken again right before the send
+   reaches the relay, since the claim-to-call time varies; a short hold is slept out in the worker
+   (TUCO_PACING_INLINE_WAIT_SECONDS), a longer one queues the message again without spending an attempt.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from leads.dnc import dnc_blocked_address
+from lines.capacity import relay_call_slot
 from lines.models import Device, Line
 from messaging.models import CLAIMABLE, Direction, Message, QueuedReason, Status
 from messaging.selectors import OWN_SCHEDULE_REASONS, ahead_in_thread, older_than
@@ -300,3 +306,22 @@ def wake_line_busy(*, line_id: str, at: datetime) -> str | None:
         transaction.on_commit(lambda: state.dispatch_at(head, at))  # at once when not in a transaction
         return head
     return None
+
+
+def wait_for_call_slot(*, line: Line, device: Device, new: bool,
+                       sleep: Callable[[float], None] = time.sleep) -> Block | None:
+    """Wait (outside any transaction) until this send may reach the relay under the device gap and, for a
+    new conversation, the line's contact gap, and take them: None. When the wait would exceed
+    TUCO_PACING_INLINE_WAIT_SECONDS, the Block to queue the message for instead (nothing was sent)."""
+    while True:
+        now = timezone.now()
+        hold = relay_call_slot(line=line, device=device, new=new, now=now)
+        if hold is None:
+            return None
+        reason, at = hold
+        wait = (at - now).total_seconds()
+        if wait > settings.TUCO_PACING_INLINE_WAIT_SECONDS:
+            return Block(reason, at, "the previous send reached the relay late; keeping the gap", line.pk)
+        log.info("pacing.call_slot_wait", lineId=line.pk, reason=reason, waitMs=int(wait * 1000))
+        assert not transaction.get_connection().in_atomic_block, "never sleep holding a transaction"
+        sleep(max(wait, 0.001))

@@ -62,7 +62,8 @@ def test_a_reply_between_two_steps_stops_step_2(stack: Stack) -> None:
     # The relay has the last text before Tuco has verified it left the device: wait for "sent".
     def campaign_stats() -> dict:
         return stack.api(key, "GET", f"/api/campaigns/{campaign_id}/stats").json()
-    wait_until(lambda: [s["sent"] for s in campaign_stats()["steps"]] == [2, 1, 1], timeout=20, what="every step verified")
+    wait_until(lambda: [s["sent"] for s in campaign_stats()["steps"]] == [2, 1, 1], timeout=20,
+               what="every step verified")
     stats = campaign_stats()
     assert stats["steps"][0]["replied"] == 1
     assert stats["replyRate"] == 0.5

@@ -29,6 +29,7 @@ from messaging.send import attempts, state
 from messaging.send.channels.availability import resolve_address
 from messaging.send.claim import Claimed
 from messaging.send.outcome import Outcome, Result
+from messaging.send.pacing import wait_for_call_slot
 from tuco.logging import get_logger
 from tuco.send_errors import SendError
 
@@ -99,6 +100,13 @@ class IMessageChannel:
                     return self._attachment_failed(claimed, error, started=started)
                 pending["name"] = fetched.name
                 cache_hits.append(fetched.cache_hit)
+            if not done:
+                # The first part to reach the device: the gaps hold at the call, not only at the claim.
+                block = wait_for_call_slot(line=line, device=device, new=bool(message.is_new_conversation))
+                if block is not None:
+                    attempts.attempt_finish(attempt.pk, outcome=SendAttempt.Outcome.NOT_SENT, started=started,
+                                            error_class="pacing", error=block.detail)
+                    return Outcome(Result.WAIT, block=block)
             attempts.attempt_record_request(attempt.pk, summary={**summary, "pendingPart": pending}, to_address=address,
                                             cache_hit=all(cache_hits) if cache_hits else None)
             try:
