@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Case, Count, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.http import QueryDict
 
+from campaigns.engine import NO_LINE, usable_lines
 from campaigns.models import Campaign, Enrollment, Step
+from lines.models import Line
 from messaging.explain import explanation_for
 from messaging.models import CLAIMABLE, Direction, Message, Status
 from tuco.errors import BadRequest
@@ -105,6 +107,7 @@ def campaign_stats(campaign: Campaign) -> dict[str, Any]:
 
 
 BADGES = {Status.SENT: "Sent", Status.DELIVERED: "Delivered", Status.FAILED: "Failed", Status.FALLBACK: "Fallback"}
+RECIPIENT_BADGES = ("Pending", "Sent", "Delivered", "Failed", "Fallback", "Replied", "Stopped")
 
 
 def recipient_badge(enrollment: Enrollment, message: Message | None) -> str:
@@ -116,6 +119,39 @@ def recipient_badge(enrollment: Enrollment, message: Message | None) -> str:
     if message is None:
         return "Pending"
     return BADGES.get(message.status, "Pending")
+
+
+def recipient_badge_counts(campaign: Campaign) -> dict[str, int]:
+    """How many of the campaign's leads show each badge: `recipient_badge` as one GROUP BY (every badge
+    listed, zeros included), so the admin and `campaign_status` count without reading every enrollment."""
+    status = Subquery(Message.objects.filter(pk=OuterRef("message_id")).values("status")[:1])
+    badge = Case(
+        When(replied_at__isnull=False, then=Value("Replied")),
+        When(Q(state=Enrollment.State.STOPPED) & ~Q(stop_reason__in=("failed", "fallback")), then=Value("Stopped")),
+        *(When(message_status=value, then=Value(label)) for value, label in BADGES.items()),
+        default=Value("Pending"))  # no message (yet), or one still on its way
+    rows = (Enrollment.objects.filter(campaign=campaign).annotate(message_status=status).annotate(badge=badge)
+            .order_by().values("badge").annotate(n=Count("id")).values_list("badge", "n"))
+    return {label: 0 for label in RECIPIENT_BADGES} | dict(rows)
+
+
+def campaign_lines(campaign: Campaign) -> dict[str, Any]:
+    """The lines the campaign sends from (its own, else every active line of the workspace), which of them
+    can send now (the engine's own test), and whether it holds for want of one and why. An active campaign
+    with no usable line holds at its next due lead even before the sweep has said so."""
+    assigned = list(campaign.lines.all())
+    lines = assigned or list(Line.objects.filter(workspace_id=campaign.workspace_id, is_active=True))
+    usable = {line.pk for line in usable_lines(campaign)}
+    hold = campaign.hold_reason or (NO_LINE if campaign.status == Campaign.Status.ACTIVE and not usable else "")
+    return {
+        "allActiveLines": not assigned,
+        "lines": [{"id": line.pk, "address": str(line), "name": line.display_name, "active": line.is_active,
+                   "health": line.health_status, "healthReason": _nz(line.health_reason),
+                   "usable": line.pk in usable} for line in sorted(lines, key=str)],
+        "usableLines": len(usable),
+        "holds": bool(hold),
+        "holdReason": _nz(hold),
+    }
 
 
 def waiting_because(enrollment: Enrollment, message: Message | None, campaign: Campaign) -> str:

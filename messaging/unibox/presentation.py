@@ -7,6 +7,7 @@ their explanation instead (why it waits, when it goes).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
@@ -127,9 +128,32 @@ class Bubble:
     fallback: str
     attachments: list[Attachment]
     type_label: str
+    campaign: CampaignLabel | None = None
 
 
-def bubble_for(message: Message) -> Bubble:
+@dataclass(frozen=True)
+class CampaignLabel:
+    """Which campaign and step an outbound message came from (the API's campaignId / stepIndex)."""
+
+    campaign_id: str
+    name: str
+    step_index: int | None
+
+    @property
+    def text(self) -> str:
+        step = f" · step {self.step_index}" if self.step_index is not None else ""
+        return f"Campaign {self.name}{step}"
+
+
+def campaign_label(message: Message, names: Mapping[str, str]) -> CampaignLabel | None:
+    if not message.campaign_id or message.direction != Direction.OUTBOUND:
+        return None
+    # The id if the name is missing (not expected: a campaign with messages is archived, never deleted).
+    return CampaignLabel(campaign_id=message.campaign_id, name=names.get(message.campaign_id, message.campaign_id),
+                         step_index=message.step_index)
+
+
+def bubble_for(message: Message, *, campaign_names: Mapping[str, str] | None = None) -> Bubble:
     outbound = message.direction == Direction.OUTBOUND
     look = unibox_status_look(message.status)
     explanation = ""
@@ -147,4 +171,5 @@ def bubble_for(message: Message) -> Bubble:
         fallback = " · ".join(parts)
     return Bubble(message=message, outbound=outbound, text=shown_text(message), look=look, explanation=explanation,
                   failure=failure, fallback=fallback, attachments=attachments_of(message),
-                  type_label=TYPE_LABELS.get(message.message_type, message.message_type))
+                  type_label=TYPE_LABELS.get(message.message_type, message.message_type),
+                  campaign=campaign_label(message, campaign_names or {}))

@@ -9,6 +9,7 @@ from typing import Any
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 
+from campaigns.models import Campaign
 from lines.models import Line
 from messaging.models import Direction, Message, Thread
 from tuco.admin import member_workspace_ids, scope_queryset
@@ -80,6 +81,14 @@ def thread_messages(*, thread: Thread, limit: int = THREAD_MESSAGES_SHOWN) -> tu
                 .order_by("-created_at", "-id")[: limit + 1])
     more = len(rows) > limit
     return rows[:limit][::-1], more
+
+
+def campaign_names(messages: list[Message]) -> dict[str, str]:
+    """The names of the campaigns these messages came from, in one query (the thread page labels them)."""
+    ids = {m.campaign_id for m in messages if m.campaign_id}
+    if not ids:
+        return {}
+    return dict(Campaign.objects.filter(pk__in=ids).values_list("id", "name"))
 
 
 def visible_lines(*, user: Any) -> QuerySet[Line]:

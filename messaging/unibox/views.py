@@ -22,7 +22,13 @@ from messaging.services.create import SendContext
 from messaging.unibox.forms import ReplyForm, ThreadFilterForm
 from messaging.unibox.presentation import bubble_for, unibox_status_look
 from messaging.unibox.reply import thread_reply
-from messaging.unibox.selectors import thread_get, thread_list, thread_messages, user_sees_many_workspaces
+from messaging.unibox.selectors import (
+    campaign_names,
+    thread_get,
+    thread_list,
+    thread_messages,
+    user_sees_many_workspaces,
+)
 from tuco.errors import ApiError
 from tuco.logging import get_logger
 
@@ -102,12 +108,13 @@ def thread_detail_view(request: HttpRequest, thread_id: str, *, model_admin: Mod
             thread_mark_read(thread_id=thread.pk)
             thread.unread_count = 0
     rows, more = thread_messages(thread=thread)
+    names = campaign_names(rows)
     context: dict[str, Any] = {
         **model_admin.admin_site.each_context(request),
         "title": thread.lead.full_name if thread.lead and thread.lead.full_name else thread.address,
         "opts": Thread._meta,
         "thread": thread,
-        "bubbles": [bubble_for(m) for m in rows],
+        "bubbles": [bubble_for(m, campaign_names=names) for m in rows],
         "more": more,
         "form": form,
         "can_reply": can_reply(request) and not thread.workspace.is_read_only,
