@@ -1,5 +1,6 @@
 """Outbound HTTP with an overall deadline and a response-size cap, for every call the server makes to
-someone else (relays, webhook receivers, Twilio, GHL, fallback webhooks).
+someone else (relays, webhook receivers, Twilio, GHL, fallback webhooks; attachment downloads follow their
+redirects themselves and take only the deadline, `call_deadline`).
 
 `requests` timeouts are per socket read: a peer that dribbles its headers a byte every few seconds, or
 answers with an endless body, would hold a worker forever. Here:
@@ -19,6 +20,7 @@ import contextlib
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import requests
@@ -87,11 +89,11 @@ def deadline_timeout(*, connect: float, deadline: float) -> Timeout:
     return Timeout(connect=min(connect, deadline), read=deadline, total=deadline)
 
 
-def bounded_request(session: requests.Session, method: str, url: str, *, deadline: float, max_bytes: int,
-                    connect_timeout: float = 5.0, truncate: bool = False, **kwargs: Any) -> requests.Response:
-    """One call, finished within `deadline` seconds with at most `max_bytes` of body (in `.content`)."""
+@contextlib.contextmanager
+def call_deadline(session: requests.Session, deadline: float) -> Iterator[threading.Event]:
+    """Shut every socket `session` takes in this thread inside the block once `deadline` seconds have
+    passed, wherever the call is blocked (connect, headers, body); yields the Event set when it fired."""
     _watchable(session)
-    started = time.monotonic()
     connections: list[Any] = []
     expired = threading.Event()
     watchdog = threading.Timer(deadline, _shut, (connections, expired))
@@ -99,21 +101,30 @@ def bounded_request(session: requests.Session, method: str, url: str, *, deadlin
     _calls.connections = connections
     watchdog.start()
     try:
-        response = session.request(method, url, timeout=deadline_timeout(connect=connect_timeout,
-                                                                          deadline=deadline),
-                                   stream=True, **kwargs)
-        try:
-            response._content = read_capped(response, deadline_at=started + deadline, max_bytes=max_bytes,
-                                            truncate=truncate)
-        finally:
-            response.close()
-    except (requests.RequestException, OSError) as exc:
-        if expired.is_set() and not isinstance(exc, ResponseTooLarge):
-            raise DeadlineExceeded(f"the call took longer than its {deadline:g}s deadline") from exc
-        raise
+        yield expired
     finally:
         watchdog.cancel()
         _calls.connections = None
+
+
+def bounded_request(session: requests.Session, method: str, url: str, *, deadline: float, max_bytes: int,
+                    connect_timeout: float = 5.0, truncate: bool = False, **kwargs: Any) -> requests.Response:
+    """One call, finished within `deadline` seconds with at most `max_bytes` of body (in `.content`)."""
+    started = time.monotonic()
+    with call_deadline(session, deadline) as expired:
+        try:
+            response = session.request(method, url, timeout=deadline_timeout(connect=connect_timeout,
+                                                                              deadline=deadline),
+                                       stream=True, **kwargs)
+            try:
+                response._content = read_capped(response, deadline_at=started + deadline, max_bytes=max_bytes,
+                                                truncate=truncate)
+            finally:
+                response.close()
+        except (requests.RequestException, OSError) as exc:
+            if expired.is_set() and not isinstance(exc, ResponseTooLarge):
+                raise DeadlineExceeded(f"the call took longer than its {deadline:g}s deadline") from exc
+            raise
     return response
 
 

@@ -33,6 +33,7 @@ from urllib3.exceptions import (
 from messaging.attachments import errors as e
 from messaging.attachments.errors import AttachmentError
 from messaging.attachments.types import MAX_BYTES
+from tuco.http import call_deadline
 from tuco.urlsafety import UnsafeUrl, blocked_reason, check_url, exception_chain, guarded_session
 
 MAX_REDIRECTS = 3
@@ -134,29 +135,48 @@ def _read_body(response: requests.Response, deadline: float) -> bytes:
 
 def download(url: str) -> Download:
     connect_timeout, read_timeout, total_timeout = _timeouts()
-    deadline = time.monotonic() + total_timeout
-    current = url
-    with guarded_session() as session:
+    # The total limit is enforced by tuco.http's watchdog too: the per-read timeouts alone let a host that
+    # dribbles its status line and headers (a byte per read timeout) hold the send worker for ever.
+    with guarded_session() as session, call_deadline(session, total_timeout) as expired:
         session.headers.update({"User-Agent": USER_AGENT, "Accept": "*/*", "Accept-Encoding": "identity"})
-        for hop in range(MAX_REDIRECTS + 1):
-            check_hop(current)
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AttachmentError(e.ATTACHMENT_TIMEOUT, "Attachment download took too long", permanent=False)
-            try:
-                response = session.get(current, stream=True, allow_redirects=False,
-                                       timeout=(min(connect_timeout, remaining), min(read_timeout, remaining)))
-            except requests.exceptions.RequestException as exc:
-                raise classify(exc) from exc
-            with response:
-                location = session.get_redirect_target(response)
-                if location:
-                    if hop == MAX_REDIRECTS:
-                        raise AttachmentError(e.ATTACHMENT_TOO_MANY_REDIRECTS,
-                                              f"Attachment URL redirected more than {MAX_REDIRECTS} times",
-                                              permanent=True)
-                    current = urljoin(current, location).split("#", 1)[0]
-                    continue
-                _check_status(response.status_code)
-                return Download(content=_read_body(response, deadline), final_url=current, redirects=hop)
+        try:
+            fetched = _follow(session, url, time.monotonic() + total_timeout, connect_timeout, read_timeout)
+        except AttachmentError as exc:
+            if expired.is_set() and not exc.permanent:  # the watchdog shut the socket, whatever it was doing
+                raise _took_too_long() from exc
+            raise
+    if expired.is_set():  # cut off mid-headers, http.client reads "no more headers, no body": not the file
+        raise _took_too_long()
+    return fetched
+
+
+def _took_too_long() -> AttachmentError:
+    return AttachmentError(e.ATTACHMENT_TIMEOUT, "Attachment download took too long", permanent=False)
+
+
+def _follow(session: requests.Session, url: str, deadline: float, connect_timeout: float,
+            read_timeout: float) -> Download:
+    """The URL and its redirects (each hop checked), then the body, within `deadline` (monotonic)."""
+    current = url
+    for hop in range(MAX_REDIRECTS + 1):
+        check_hop(current)
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise AttachmentError(e.ATTACHMENT_TIMEOUT, "Attachment download took too long", permanent=False)
+        try:
+            response = session.get(current, stream=True, allow_redirects=False,
+                                   timeout=(min(connect_timeout, remaining), min(read_timeout, remaining)))
+        except requests.exceptions.RequestException as exc:
+            raise classify(exc) from exc
+        with response:
+            location = session.get_redirect_target(response)
+            if location:
+                if hop == MAX_REDIRECTS:
+                    raise AttachmentError(e.ATTACHMENT_TOO_MANY_REDIRECTS,
+                                          f"Attachment URL redirected more than {MAX_REDIRECTS} times",
+                                          permanent=True)
+                current = urljoin(current, location).split("#", 1)[0]
+                continue
+            _check_status(response.status_code)
+            return Download(content=_read_body(response, deadline), final_url=current, redirects=hop)
     raise AssertionError("unreachable")  # the loop returns or raises

@@ -11,6 +11,7 @@ Routes:
   /short-body                 Content-Length: 5000, sends 100 bytes and closes
   /slow?delay=<s>             waits before answering
   /drip                       a byte every 50 ms (each read is fast, the whole is endless)
+  /drip-headers               the status line, then a header line every 50 ms, never the end of the headers
 """
 
 from __future__ import annotations
@@ -131,6 +132,10 @@ class FileServer:
             self.stopping.wait(float(query.get("delay", ["5"])[0]))
             self._headers(h, 200, {"Content-Type": "image/png", "Content-Length": str(len(samples.png()))})
             h.wfile.write(samples.png())
+        elif path == "/drip-headers":
+            h.wfile.write(b"HTTP/1.1 200 OK\r\n")
+            while not self.stopping.wait(0.05):
+                h.wfile.write(b"X-Drip: 1\r\n")
         elif path == "/drip":
             body = samples.png() + b"\x00" * 10_000
             self._headers(h, 200, {"Content-Type": "image/png", "Content-Length": str(len(body))})

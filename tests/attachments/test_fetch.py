@@ -125,6 +125,16 @@ def test_total_wall_clock_limit_stops_a_drip_feed(fileserver: FileServer, settin
     assert time.monotonic() - started < 3
 
 
+def test_total_wall_clock_limit_stops_dribbled_headers(fileserver: FileServer, settings: Any) -> None:
+    """Before the headers are in, only the watchdog can stop it: each header line resets the read timeout."""
+    settings.TUCO_ATTACHMENT_READ_TIMEOUT_SECONDS = 5
+    settings.TUCO_ATTACHMENT_TOTAL_TIMEOUT_SECONDS = 1
+    started = time.monotonic()
+    error = fetch_error(fileserver.url("/drip-headers"))
+    assert error.code == e.ATTACHMENT_TIMEOUT and not error.permanent
+    assert time.monotonic() - started < 3
+
+
 def test_connection_refused_is_transient(fileserver: FileServer) -> None:
     url = fileserver.url("/files/x.png")
     fileserver.close()

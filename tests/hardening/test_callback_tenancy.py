@@ -2,7 +2,9 @@
 
 Black-box, over real HTTP against the app: workspace A holds its own line secrets and Twilio token
 and names workspace B's messages — by guid, by tempGuid (`tuco-<messageId>-<n>` is guessable from
-one's own ids), by Twilio MessageSid — in every callback that can change a send. Nothing in the
+one's own ids), by Twilio MessageSid, by an email's Message-ID (a bounce's returned headers, a reply's
+In-Reply-To) — in every callback that can change a send or join a thread. (/hooks/twilio/inbound names
+no message: its one id is the workspace, whose token must sign it, tests/hardening/test_isolation.py.) Nothing in the
 database changes, and each answer is the answer for an id that does not exist, so a guess learns
 nothing. An email line's secret does not open the relay hook, and an inactive line's secret opens
 nothing.
@@ -20,8 +22,9 @@ from django.utils import timezone
 from twilio.request_validator import RequestValidator
 
 from fallback.models import FallbackConfig
+from leads.models import DncEntry
 from lines.models import Line
-from messaging.models import Message, SendAttempt
+from messaging.models import Message, SendAttempt, Thread
 from tests.factories import LineFactory, MessageFactory, WorkspaceFactory
 from tests.hardening.seed import db_snapshot, snapshot_diff
 from tests.hardening.server import live_http_server
@@ -157,3 +160,56 @@ def test_an_inactive_lines_secret_opens_nothing(base_url, hook) -> None:
                              **kwargs)
     assert response.status_code == 404
     assert not Message.objects.filter(direction="inbound").exists()
+
+
+def _mail(base_url: str, line: Line, raw: bytes) -> requests.Response:
+    return requests.post(f"{base_url}/hooks/email/{line.pk}?secret={line.webhook_secret}", data=raw,
+                         headers={"Content-Type": "message/rfc822"}, timeout=10)
+
+
+def _hard_bounce(original_id: str) -> bytes:
+    """An RFC 3464 report refusing jane@example.com for good, returning the headers of `original_id`."""
+    return ("From: MAILER-DAEMON@mx.example.com\r\nMessage-ID: <dsn-" + original_id.strip("<>") + ">\r\n"
+            'MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n\r\n'
+            "--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.com\r\n\r\n"
+            "Final-Recipient: rfc822; jane@example.com\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n"
+            f"--B\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: {original_id}\r\n\r\n--B--\r\n").encode()
+
+
+def _reply(name: str, in_reply_to: str) -> bytes:
+    return (f"From: jane@example.com\r\nSubject: Re: hi\r\nMessage-ID: <reply-{name}@example.com>\r\n"
+            f"In-Reply-To: {in_reply_to}\r\n\r\nSTOP\r\n").encode()
+
+
+def _rows_of(workspace: Any) -> list[list[dict[str, Any]]]:
+    return [list(model.objects.filter(workspace=workspace).order_by("pk").values())
+            for model in (Message, Thread, DncEntry)]
+
+
+def test_a_tenant_cannot_reach_another_tenants_emails_through_its_own_email_hook(base_url) -> None:
+    attacker, victim = _tenant(8), _tenant(9)
+    thread = Thread.objects.create(workspace=victim["workspace"], address="jane@example.com",
+                                   line=victim["email_line"])
+    email = MessageFactory(workspace=victim["workspace"], thread=thread, line=victim["email_line"],
+                           message_type="email", status="sent", recipient_phone="", recipient_email="jane@example.com",
+                           send_to_address="jane@example.com", email_message_id="<victim-9@mail.tuco.ai>",
+                           correlation_id="victims-correlation")
+    line, nobody = attacker["email_line"], "<nobody@mail.tuco.ai>"
+    before = db_snapshot()
+    aimed, guessed = _mail(base_url, line, _hard_bounce(email.email_message_id)), _mail(base_url, line,
+                                                                                         _hard_bounce(nobody))
+    assert aimed.status_code == guessed.status_code == 200
+    assert aimed.json() == guessed.json() == {"ok": True, "result": "unknown"}  # not bounced, not "stale"
+    assert snapshot_diff(before, db_snapshot()) == []
+
+    victims_rows = _rows_of(victim["workspace"])
+    aimed, guessed = _mail(base_url, line, _reply("aimed", email.email_message_id)), _mail(
+        base_url, line, _reply("guessed", nobody))
+    assert aimed.json() == guessed.json() == {"ok": True, "result": "received"}
+    assert _rows_of(victim["workspace"]) == victims_rows  # the victim's thread, email and opt-outs untouched
+    stored = Message.objects.get(external_message_id="<reply-aimed@example.com>")
+    twin = Message.objects.get(external_message_id="<reply-guessed@example.com>")
+    # Stored as the attacker's own reply from that address, exactly like the guess: not linked to the victim's
+    # email (its id and correlationId would reach the attacker in message.reply and the API).
+    assert (stored.workspace_id, stored.reply_to_id, stored.correlation_id) == (attacker["workspace"].pk, None, "")
+    assert (stored.thread_id, stored.lead_id) == (twin.thread_id, twin.lead_id)

@@ -18,7 +18,7 @@ import requests
 
 from leads.dnc import is_opt_out
 from leads.models import DncEntry
-from messaging.inbound.email import parse_inbound_email
+from messaging.inbound.email import MAX_PLAIN, parse_inbound_email
 from messaging.inbound.html_text import MAX_HTML, html_to_text
 from messaging.models import Message, Thread
 from tests.factories import DeviceFactory, LineFactory, MessageFactory, WorkspaceFactory
@@ -130,6 +130,13 @@ def test_a_from_header_of_nested_comments_is_not_an_email_not_a_crash() -> None:
 
 def test_only_the_first_max_html_characters_are_examined() -> None:
     assert html_to_text("x" * MAX_HTML + "<b>hidden tail</b>") == "x" * MAX_HTML
+
+
+@pytest.mark.timeout(20)
+def test_only_the_first_max_plain_characters_of_a_text_body_are_examined() -> None:
+    head = b"From: jane@example.com\r\nMessage-ID: <p@example.com>\r\nContent-Type: text/plain\r\n\r\n"
+    assert parse_inbound_email(head + b"\n" * (MAX_PLAIN - 20) + b"seen").text == "seen"  # the control
+    assert parse_inbound_email(head + b"\n" * MAX_PLAIN + b"hidden tail").text == ""
 
 
 @pytest.mark.parametrize(("markup", "text"), [

@@ -67,3 +67,22 @@ def test_after_make_run_a_bare_manage_py_uses_the_key_it_made(tmp_path: Path) ->
     probe = "from django.conf import settings; print(len(settings.SECRET_KEY))"
     result = _manage("shell", "-c", probe, var_dir=tmp_path, DEBUG="false")
     assert result.returncode == 0 and result.stdout.split()[-1] == "67", result.stdout + result.stderr
+
+
+PROXY_PROBE = (
+    "from django.test import Client; client = Client(HTTP_HOST='tuco.example.com')\n"
+    "plain = client.get('/no-such-page')\n"
+    "marked = client.get('/no-such-page', HTTP_X_FORWARDED_PROTO='https')\n"
+    "print(plain.status_code, marked.status_code, marked.has_header('Strict-Transport-Security'))"
+)
+
+
+def test_the_proxy_ssl_header_setting_is_what_marks_a_request_https(tmp_path: Path) -> None:
+    """Behind the proxy a request it marks https is served (with HSTS) and an unmarked one is redirected;
+    without TUCO_PROXY_SSL_HEADER the mark is not trusted and both are redirected."""
+    key = secrets.token_urlsafe(50)
+    behind_proxy = _manage("shell", "-c", PROXY_PROBE, var_dir=tmp_path, SECRET_KEY=key, **PRODUCTION)
+    assert behind_proxy.stdout.split()[-3:] == ["301", "404", "True"], behind_proxy.stdout + behind_proxy.stderr
+    no_header = {k: v for k, v in PRODUCTION.items() if k != "TUCO_PROXY_SSL_HEADER"}
+    untrusted = _manage("shell", "-c", PROXY_PROBE, var_dir=tmp_path, SECRET_KEY=key, **no_header)
+    assert untrusted.stdout.split()[-3:] == ["301", "301", "False"], untrusted.stdout + untrusted.stderr
