@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test install lint fuzz bench-api bench-pipeline bench-sweep stop clean
+.PHONY: run test install lint fuzz bench-api bench-pipeline bench-sweep bench-campaign stop clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -41,6 +41,9 @@ bench-pipeline: install
 
 bench-sweep: install
 	$(PY) bench/sweep.py
+
+bench-campaign: install
+	$(PY) bench/campaign.py
 
 ## Stop the embedded PostgreSQL and Redis that `make run` left running.
 stop:
