@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test install lint fuzz bench-api bench-pipeline bench-sweep bench-scale stop clean
+.PHONY: run test install lint fuzz bench-api bench-pipeline bench-sweep bench-campaign bench-scale stop clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -45,6 +45,9 @@ bench-sweep: install
 ## make bench-scale: 2 web, 3 workers (own disks, S3 on moto), beat, 3 relays / 12 lines; kill -9 + Redis restart.
 bench-scale: install
 	$(PY) bench/scale_out.py
+
+bench-campaign: install
+	$(PY) bench/campaign.py
 
 ## Stop the embedded PostgreSQL and Redis that `make run` left running.
 stop:

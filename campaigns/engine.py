@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from campaigns.conditions import stop_reason
@@ -152,9 +153,12 @@ def _note_holds(counts: dict[str, int], now: datetime) -> None:
     for campaign in Campaign.objects.filter(status=Campaign.Status.ACTIVE).exclude(hold_reason=""):
         if usable_lines(campaign):
             Campaign.objects.filter(pk=campaign.pk).update(hold_reason="")
-    done = Campaign.objects.filter(status=Campaign.Status.ACTIVE, lead_list__isnull=False, enrollments__isnull=False)\
-        .exclude(enrollments__state__in=(Enrollment.State.SCHEDULED, Enrollment.State.SENDING,
-                                         Enrollment.State.HELD)).distinct()
+    # Per campaign, probes that stop at the first row found: a join of the enrollments (DISTINCT, or an
+    # EXISTS the planner turns into one) read every enrollment of every active list campaign on each sweep.
+    waiting = Enrollment.objects.filter(campaign_id=OuterRef("pk"), state__in=(
+        Enrollment.State.SCHEDULED, Enrollment.State.SENDING, Enrollment.State.HELD))
+    idle = Campaign.objects.filter(status=Campaign.Status.ACTIVE, lead_list__isnull=False).exclude(Exists(waiting))
+    done = [campaign for campaign in idle if Enrollment.objects.filter(campaign_id=campaign.pk).exists()]
     for campaign in done:
         Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.ACTIVE).update(
             status=Campaign.Status.COMPLETED, completed_at=now)
