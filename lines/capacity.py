@@ -13,8 +13,9 @@ lines), the line's contact gap (new conversations only) and the device gap.
 The gaps are reserved at the claim, but what a device (and Apple) sees is the moment of the relay
 call, and the time from claim to call varies (an attachment fetch, a busy worker): two claims a gap
 apart can reach the device milliseconds apart. So the gaps are taken a second time, at the call
-(`relay_call_slot`, stamped in `relay_called_at` / `first_touch_called_at`): the claim decides the
-queue, the call stamp guarantees the spacing on the device.
+(`relay_call_slot`, stamped in `relay_called_at` / `first_touch_called_at`, and stamped again when the
+relay answers, `relay_call_returned`): the claim decides the queue, the call stamps guarantee the
+spacing on the device — the next send starts a gap after the previous one's answer at the earliest.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import DateTimeField, F, Q, Value
 from django.db.models.functions import Greatest
 
 from lines.models import Device, Line, LineContact, LineDailyUsage, LineHourlyUsage
@@ -180,6 +181,16 @@ def relay_call_slot(*, line: Line, device: Device, new: bool, now: datetime) -> 
         if holds:
             transaction.set_rollback(True)  # a stamp taken beside a gap that holds would block the retry
     return max(holds, key=lambda hold: hold[1]) if holds else None
+
+
+def relay_call_returned(*, line: Line, device: Device, new: bool, at: datetime) -> None:
+    """The relay answered (or failed) at `at`: the gaps count from here, since the device records the send
+    somewhere between the call and its answer. Never moves a stamp back."""
+    moment = Value(at, output_field=DateTimeField())
+    if new and line.contact_gap_seconds:
+        Line.objects.filter(pk=line.pk).update(first_touch_called_at=Greatest(F("first_touch_called_at"), moment))
+    if device.device_gap_seconds:
+        Device.objects.filter(pk=device.pk).update(relay_called_at=Greatest(F("relay_called_at"), moment))
 
 
 def capacity_release(*, reservation: dict[str, object], message_id: str) -> None:

@@ -33,12 +33,14 @@ def paced_line(workspace):
     return LineFactory(workspace=workspace, device=device, phone="+14155550100", contact_gap_seconds=0)
 
 
-def _record_relay_calls() -> list[float]:
-    """Every text send succeeds; returns the monotonic times the relay was called at."""
+def _record_relay_calls(answer_after: float = 0.0) -> list[float]:
+    """Every text send succeeds (answered `answer_after` s after the call); returns the monotonic times the
+    relay was called at."""
     called: list[float] = []
 
     def callback(request):
         called.append(time.monotonic())
+        time.sleep(answer_after)
         body = json.loads(request.body)
         row = bb_message(guid=f"G-{len(called)}", text=body["message"], address=body["chatGuid"].split(";-;")[1])
         return 200, {}, json.dumps({"status": 200, "message": "Message sent!", "data": row})
@@ -111,3 +113,18 @@ def test_a_hold_longer_than_the_inline_wait_queues_the_message_without_spending_
     assert (second.status, second.queued_reason, second.attempt_count) == ("queued", "device_gap", 0)
     assert second.next_attempt_at >= timezone.now() + timedelta(seconds=0.5)
     assert SendAttempt.objects.get(message=second).outcome == "not_sent"
+
+
+@pytest.mark.django_db(transaction=True)
+@responses.activate
+def test_the_gap_counts_from_the_relays_answer(api, paced_line) -> None:
+    """A device records a send somewhere between the call and its answer: the next call waits a gap after
+    the answer, so a slow relay cannot squeeze two sends closer than the gap on the device."""
+    called = _record_relay_calls(answer_after=0.4)
+    first, second = _create(api, "+12025550221"), _create(api, "+12025550222")
+    first_claim = _claim(first)
+    time.sleep(1.05)
+    second_claim = _claim(second)
+    assert IMessageChannel().send(first_claim).result == Result.SENT  # called at t, answered at t + 0.4
+    assert IMessageChannel().send(second_claim).result == Result.SENT
+    assert called[1] - called[0] >= 1.39, f"the second call came {called[1] - called[0]:.3f}s after the first"

@@ -19,6 +19,7 @@ from typing import ClassVar
 
 from django.utils import timezone
 
+from lines.capacity import relay_call_returned
 from lines.relay.bluebubbles import chat_guid
 from lines.relay.client import relay_for_device
 from messaging.attachments.errors import AttachmentError
@@ -116,6 +117,10 @@ class IMessageChannel:
                     sent = relay.send_text(address=address, text=text, temp_guid=temp_guid)
             except SendError as error:
                 return self._relay_failed(claimed, error, started=started)
+            finally:
+                # The gaps count from the relay's answer too: the device recorded the send before it.
+                relay_call_returned(line=line, device=device, new=bool(message.is_new_conversation),
+                                    at=timezone.now())
             if sent.error:
                 # The device wrote the row but marked it failed: this part did not go out.
                 attempts.attempt_finish(attempt.pk, outcome=SendAttempt.Outcome.NOT_SENT, started=started,
