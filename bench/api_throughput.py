@@ -70,11 +70,11 @@ from bench.common import (
     summarize_profile,
     wait_until,
 )
+from bench.recipients import AREA_CODES
 
 LOG_DIR = LOGS / "api"
 DB_NAME = "tuco_bench_api"
 # NANP 555 numbers: valid E.164 for phonenumbers, never real subscribers. 12 area codes × 10,000.
-AREA_CODES = ["202", "415", "212", "312", "617", "303", "206", "713", "305", "404", "512", "702"]
 RANGE_PER_RUN = 30_000  # each wrk invocation gets its own recipients (a run never reuses a lead/thread)
 CONTROL_STATEMENTS = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
 # Where a web process's time goes: Django, DRF, psycopg, structlog and the app (py-spy paths are relative).

@@ -68,12 +68,12 @@ from bench.common import (
     start_redis,
     wait_until,
 )
+from bench.recipients import bench_phone
 from bench.sweep import command, setup_django
 
 LOG_DIR = LOGS / "campaign"
 DB_NAME = "tuco_bench_campaign"
 PASSWORD = "sim-password"
-AREA_CODES = ["202", "415", "212", "312", "617", "303", "206", "713", "305", "404", "512", "702"]
 DAY = 86400
 STEPS = [{"message": "Hi {firstName|there}, {line_name} from Acme here. Got a minute this week?"},
          {"message": "Following up, {firstName|there} - any thoughts?", "waitSeconds": 2 * DAY},
@@ -126,7 +126,7 @@ def make_leads(workspace: Any, name: str, count: int) -> tuple[str, list[str]]:
 
     lead_list = LeadList.objects.create(workspace=workspace, name=name)
     leads = [Lead(id=new_id(), workspace=workspace, list=lead_list, first_name=f"Lead{n}", last_name="Bench",
-                  phone=f"+1{AREA_CODES[n // 10000 % len(AREA_CODES)]}555{n % 10000:04d}", source="bench")
+                  phone=bench_phone(n), source="bench")
              for n in range(count)]
     Lead.objects.bulk_create(leads, batch_size=2000)
     return lead_list.pk, [lead.pk for lead in leads]

@@ -64,11 +64,11 @@ from bench.common import (
     summarize_profile,
     wait_until,
 )
+from bench.recipients import bench_phone
 
 LOG_DIR = LOGS / "pipeline"
 DB_NAME = "tuco_bench_pipeline"
 PASSWORD = "sim-password"
-AREA_CODES = ["202", "415", "212", "312", "617", "303", "206", "713", "305", "404", "512", "702"]
 TARGET_PER_SEC = 50
 
 
@@ -160,7 +160,7 @@ def post_all(stack: Stack, *, count: int, clients: int, batch_id: str, offset: i
             session = local.session = requests.Session()
             session.headers["Authorization"] = f"Bearer {stack.key}"
         n = offset + i
-        phone = f"+1{AREA_CODES[(n // 10000) % len(AREA_CODES)]}555{n % 10000:04d}"
+        phone = bench_phone(n)
         response = session.post(f"{stack.web_url}/api/messages", timeout=30, json={
             "message": f"Pipeline bench {batch_id} message {i}", "recipientPhone": phone, "batchId": batch_id})
         with lock:

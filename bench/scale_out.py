@@ -72,6 +72,7 @@ from bench.common import (
     progress,
     wait_until,
 )
+from bench.recipients import bench_phone
 from bench.scale_ledger import LedgerCheck, check_ledger
 from tests.e2e.harness import _port_open, _redis_server
 from tests.storage.s3server import ACCESS_KEY, BUCKET, REGION, SECRET_KEY, S3Server
@@ -79,7 +80,6 @@ from tests.storage.s3server import ACCESS_KEY, BUCKET, REGION, SECRET_KEY, S3Ser
 LOG_DIR = LOGS / "scale_out"
 DB_NAME = "tuco_bench_scale"
 PASSWORD = "sim-password"
-AREA_CODES = ["202", "415", "212", "312", "617", "303", "206", "713", "305", "404", "512", "702"]
 LIMIT = "1000000"  # daily / hourly line limits far above any run
 
 
@@ -255,7 +255,7 @@ class Poster:
     def body(self, i: int) -> dict[str, Any]:
         n = self.first_number + i
         body: dict[str, Any] = {"message": f"Scale-out {self.batch_id} #{i}", "batchId": self.batch_id,
-                                "recipientPhone": f"+1{AREA_CODES[(n // 10000) % len(AREA_CODES)]}555{n % 10000:04d}"}
+                                "recipientPhone": bench_phone(n)}
         if self.attachment_every and i % self.attachment_every == 0 and self.account.uploads:
             body["attachmentUrls"] = [self.account.uploads[(i // self.attachment_every) % len(self.account.uploads)]
                                       ["url"]]
