@@ -106,6 +106,16 @@ def _count_up(sql_table: str, key_columns: dict[str, object], increments: dict[s
         return cursor.fetchone() is not None
 
 
+def _take_gap(model: type[Line] | type[Device], pk: str, column: str, seconds: int, now: datetime) -> datetime | None:
+    """Stamp `column` with now if `seconds` have passed since its last stamp (one guarded UPDATE: of two
+    racing callers exactly one matches): None; else the moment the gap passes."""
+    gap = timedelta(seconds=seconds)
+    free = Q(**{f"{column}__isnull": True}) | Q(**{f"{column}__lte": now - gap})
+    if model.objects.filter(free, pk=pk).update(**{column: now}):
+        return None
+    return model.objects.values_list(column, flat=True).get(pk=pk) + gap
+
+
 def capacity_reserve(*, line: Line, device: Device | None, address: str, lead_id: str | None, message_id: str,
                      now: datetime) -> Reservation:
     context = {"lineId": line.pk, "messageId": message_id}
@@ -140,21 +150,17 @@ def capacity_reserve(*, line: Line, device: Device | None, address: str, lead_id
                     f"{line.hourly_first_touch_limit} first touches this hour", **context)
 
     if new and line.contact_gap_seconds:
-        gap = timedelta(seconds=line.contact_gap_seconds)
-        if not Line.objects.filter(Q(last_first_touch_at__isnull=True) | Q(last_first_touch_at__lte=now - gap),
-                                   pk=line.pk).update(last_first_touch_at=now):
-            last = Line.objects.values_list("last_first_touch_at", flat=True).get(pk=line.pk)
-            raise _deny(QueuedReason.CONTACT_GAP, last + gap, f"{line.contact_gap_seconds}s between new contacts",
+        passes_at = _take_gap(Line, line.pk, "last_first_touch_at", line.contact_gap_seconds, now)
+        if passes_at is not None:
+            raise _deny(QueuedReason.CONTACT_GAP, passes_at, f"{line.contact_gap_seconds}s between new contacts",
                         **context)
     elif new:
         Line.objects.filter(pk=line.pk).update(last_first_touch_at=now)
 
     if device is not None:
-        gap = timedelta(seconds=device.device_gap_seconds)
-        if not Device.objects.filter(Q(last_send_at__isnull=True) | Q(last_send_at__lte=now - gap),
-                                     pk=device.pk).update(last_send_at=now):
-            last = Device.objects.values_list("last_send_at", flat=True).get(pk=device.pk)
-            raise _deny(QueuedReason.DEVICE_GAP, last + gap,
+        passes_at = _take_gap(Device, device.pk, "last_send_at", device.device_gap_seconds, now)
+        if passes_at is not None:
+            raise _deny(QueuedReason.DEVICE_GAP, passes_at,
                         f"{device.device_gap_seconds}s between sends on this device", deviceId=device.pk, **context)
 
     log.info("cap.reservation.granted", newConversation=new, **context)
@@ -167,17 +173,13 @@ def relay_call_slot(*, line: Line, device: Device, new: bool, now: datetime) -> 
     holds: list[tuple[str, datetime]] = []
     with transaction.atomic():
         if new and line.contact_gap_seconds:
-            gap = timedelta(seconds=line.contact_gap_seconds)
-            if not Line.objects.filter(Q(first_touch_called_at__isnull=True) | Q(first_touch_called_at__lte=now - gap),
-                                       pk=line.pk).update(first_touch_called_at=now):
-                last = Line.objects.values_list("first_touch_called_at", flat=True).get(pk=line.pk)
-                holds.append((QueuedReason.CONTACT_GAP, last + gap))
+            passes_at = _take_gap(Line, line.pk, "first_touch_called_at", line.contact_gap_seconds, now)
+            if passes_at is not None:
+                holds.append((QueuedReason.CONTACT_GAP, passes_at))
         if device.device_gap_seconds:
-            gap = timedelta(seconds=device.device_gap_seconds)
-            if not Device.objects.filter(Q(relay_called_at__isnull=True) | Q(relay_called_at__lte=now - gap),
-                                         pk=device.pk).update(relay_called_at=now):
-                last = Device.objects.values_list("relay_called_at", flat=True).get(pk=device.pk)
-                holds.append((QueuedReason.DEVICE_GAP, last + gap))
+            passes_at = _take_gap(Device, device.pk, "relay_called_at", device.device_gap_seconds, now)
+            if passes_at is not None:
+                holds.append((QueuedReason.DEVICE_GAP, passes_at))
         if holds:
             transaction.set_rollback(True)  # a stamp taken beside a gap that holds would block the retry
     return max(holds, key=lambda hold: hold[1]) if holds else None
