@@ -73,10 +73,17 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DB_CONN_HEALTH_CHECKS", d
 # declares a WITH HOLD cursor that the next statement may not find. The project's own iterators run inside
 # transactions; this covers everything else (docs/deployment.md "PostgreSQL behind pgbouncer").
 DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool("DB_DISABLE_SERVER_SIDE_CURSORS", default=False)
-# No server-side prepared statements, which a transaction pooler would hand to the wrong session: Django's
-# default for psycopg 3 (prepare_threshold None, client-side binding cursors), kept explicit so nobody turns
-# them on by accident (and OPTIONS "server_side_binding" stays off).
-DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", None)
+# No automatic server-side prepared statements, which an old transaction pooler would hand to the wrong
+# session: client-side binding cursors (Django's default for psycopg 3; OPTIONS "server_side_binding" stays
+# off). The one exception, on purpose: POST /api/messages' statement (messaging/services/create_sql.py) is prepared
+# on each connection's first use, which takes PostgreSQL's parsing and planning off every later send
+# (docs/performance.md). A protocol-level prepare that pgbouncer ≥ 1.21 tracks with `max_prepared_statements`;
+# an older pgbouncer, or one without that setting, in transaction mode needs DB_PREPARED_STATEMENTS=false.
+DB_PREPARED_STATEMENTS = env.bool("DB_PREPARED_STATEMENTS", default=True)
+# psycopg prepares nothing, even when asked, while prepare_threshold is None; a threshold no statement reaches
+# (2**31 runs of one text) keeps the automatic preparation off and lets create_sql ask for its one statement.
+DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+    "prepare_threshold", 2**31 - 1 if DB_PREPARED_STATEMENTS else None)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="") or embedded.ensure_redis()

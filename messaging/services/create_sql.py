@@ -27,11 +27,14 @@ given back), or the claim names a message that no longer exists (the claim is dr
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
+import psycopg
+from django.conf import settings
 from django.db import connection
 from django.db.models import Field, Model
 
@@ -79,56 +82,126 @@ def _q(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
-def _insert_columns(model: type[Model], given: dict[str, str], params: dict[str, Any], prefix: str,
-                    now: datetime) -> tuple[str, str]:
-    """(column list, value list) for INSERT … SELECT of every concrete column of `model`: `given` SQL where
-    named, else the field's default as a parameter (auto_now columns: `now`), so a column added later
-    needs no edit here."""
-    columns, values = [], []
-    for f in model._meta.concrete_fields:
-        if f.primary_key and f.column not in given and not f.has_default():
-            continue  # a serial id
-        columns.append(_q(f.column))
-        if f.column in given:
-            values.append(given[f.column])
-            continue
-        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
-            default: Any = now
-        else:
-            default = None if f.null and not f.has_default() else f.get_default()
-        name = f"{prefix}_{f.column}"
-        params[name] = f.get_db_prep_save(default, connection) if default is not None else None
-        values.append(f"%({name})s")
-    return ", ".join(columns), ", ".join(values)
+# --- the statement's shape, built once per process --------------------------------------------------------
+# The text depends only on which parts a send has (a given lead or a contact, which fields it states, a
+# sticky or a pinned line, which columns it decides), never on the values: it is built once per shape and
+# run as a server-side prepared statement, so neither Python nor PostgreSQL parses or plans it again
+# (docs/performance.md: planning alone was 1 ms of the 1.4 ms the statement took). Every placeholder
+# carries its type, because a prepared statement's parameters have no literal to infer it from.
+
+@dataclass(frozen=True)
+class _Shape:
+    lead_given: bool
+    phone: bool
+    email: bool
+    names: bool
+    overwrite: tuple[str, ...]
+    sticky: bool  # the thread's line wins while it is a candidate (else the chosen or pinned line)
+    columns: tuple[str, ...]  # the Message columns the request decides
 
 
-def _lead_ctes(spec: LeadSpec, params: dict[str, Any], now: datetime) -> str:
+@dataclass(frozen=True)
+class _Statement:
+    sql: str  # $1 … $n
+    names: tuple[str, ...]  # the parameter of each $k
+    constants: dict[str, Any]  # column defaults, the same at every call
+    per_call: dict[str, Field]  # column defaults computed at each call (a callable default)
+
+
+# Parameters that are not a model column's value, by their type in the statement.
+_PARAM_TYPES = {
+    "ws": "varchar", "fp": "varchar", "mid": "varchar", "now": "timestamptz", "expires": "timestamptz",
+    "rname": "text", "detail": "jsonb", "lead_id": "varchar", "phone": "varchar", "email": "varchar",
+    "first_name": "varchar", "last_name": "varchar", "new_lead_id": "varchar", "list_id": "varchar",
+    "thread_id": "varchar", "address": "varchar", "preview": "text", "line_id": "varchar",
+    "candidates": "varchar[]", "c_ids": "varchar[]", "c_phones": "varchar[]", "c_emails": "varchar[]",
+}
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+_VARCHAR_N = re.compile(r"^varchar\(\d+\)$")
+
+
+def _cast(f: Field) -> str:
+    """The column's type for a placeholder; varchar without its length (an explicit cast to varchar(n)
+    would truncate where the INSERT's own assignment refuses a value too long)."""
+    db_type = f.db_type(connection) or "text"
+    return "varchar" if _VARCHAR_N.match(db_type) else db_type
+
+
+class _Builder:
+    """Collects the defaults and the type of every named placeholder while the text is written."""
+
+    def __init__(self) -> None:
+        self.types = dict(_PARAM_TYPES)
+        self.constants: dict[str, Any] = {}
+        self.per_call: dict[str, Field] = {}
+
+    def column_param(self, name: str, f: Field) -> str:
+        self.types[name] = _cast(f)
+        return f"%({name})s"
+
+    def insert_columns(self, model: type[Model], given: dict[str, str], prefix: str) -> tuple[str, str]:
+        """(column list, value list) for INSERT … SELECT of every concrete column of `model`: `given` SQL where
+        named, else the field's default as a parameter (auto_now columns: `now`), so a column added later
+        needs no edit here."""
+        columns, values = [], []
+        for f in model._meta.concrete_fields:
+            if f.primary_key and f.column not in given and not f.has_default():
+                continue  # a serial id
+            columns.append(_q(f.column))
+            if f.column in given:
+                values.append(given[f.column])
+            elif getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+                values.append("%(now)s")
+            else:
+                name = f"{prefix}_{f.column}"
+                values.append(self.column_param(name, f))
+                if callable(f.default) and f.default not in (dict, list, str):
+                    self.per_call[name] = f
+                else:
+                    self.constants[name] = _default(f)
+        return ", ".join(columns), ", ".join(values)
+
+    def statement(self, sql: str) -> _Statement:
+        names: list[str] = []
+
+        def number(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in names:
+                names.append(name)
+            return f"${names.index(name) + 1}::{self.types[name]}"
+
+        return _Statement(sql=_PLACEHOLDER.sub(number, sql), names=tuple(names), constants=self.constants,
+                          per_call=self.per_call)
+
+
+def _default(f: Field) -> Any:
+    default = None if f.null and not f.has_default() else f.get_default()
+    return f.get_db_prep_save(default, connection) if default is not None else None
+
+
+def _lead_ctes(shape: _Shape, b: _Builder) -> str:
     lead = _q(Lead._meta.db_table)
     read = ", ".join(f"l.{_q(c)}" for c in LEAD_COLUMNS_READ)
-    if spec.lead_id:
-        params["lead_id"] = spec.lead_id
+    if shape.lead_given:
         where, order = "l.id = %(lead_id)s AND l.workspace_id = %(ws)s", "l.created_at"
     else:
         matches = []
-        if spec.phone:
+        if shape.phone:
             matches.append("l.phone = %(phone)s")
-        if spec.email:
+        if shape.email:
             matches.append("l.email = %(email)s")
         where = f"l.workspace_id = %(ws)s AND ({' OR '.join(matches)})"
-        order = "(l.phone = %(phone)s) DESC, l.created_at" if spec.phone and spec.email else "l.created_at"
+        order = "(l.phone = %(phone)s) DESC, l.created_at" if shape.phone and shape.email else "l.created_at"
     ctes = [f"found AS (SELECT {read} , l.phone, l.email FROM {lead} l WHERE {where} AND EXISTS (SELECT 1 FROM claim) "
             f"ORDER BY {order} LIMIT 1)"]
-    sets = {}
-    for column, value in spec.overwrite.items():
-        params[f"ow_{column}"] = value
-        sets[column] = f"%(ow_{column})s"
-    if not spec.lead_id:
-        if spec.phone:
+    lead_field = {f.column: f for f in Lead._meta.concrete_fields}
+    sets = {column: b.column_param(f"ow_{column}", lead_field[column]) for column in shape.overwrite}
+    if not shape.lead_given:
+        if shape.phone:
             sets["phone"] = "CASE WHEN l.phone = '' THEN %(phone)s ELSE l.phone END"
-        if spec.email:
+        if shape.email:
             sets["email"] = "CASE WHEN l.email = '' THEN %(email)s ELSE l.email END"
-        if spec.first_name or spec.last_name:
-            params["first_name"], params["last_name"] = spec.first_name, spec.last_name
+        if shape.names:
             unnamed = "l.first_name = '' AND l.last_name = ''"
             sets["first_name"] = f"CASE WHEN {unnamed} THEN %(first_name)s ELSE l.first_name END"
             sets["last_name"] = f"CASE WHEN {unnamed} THEN %(last_name)s ELSE l.last_name END"
@@ -142,17 +215,13 @@ def _lead_ctes(spec: LeadSpec, params: dict[str, Any], now: datetime) -> str:
         ctes.append(f"merged AS (SELECT {', '.join(LEAD_COLUMNS_READ)} FROM found WHERE false)")
     pick = ", ".join(f"COALESCE(m.{_q(c)}, f.{_q(c)}) AS {_q(c)}" for c in LEAD_COLUMNS_READ)
     union = f"SELECT {pick}, true AS existed FROM found f LEFT JOIN merged m ON m.id = f.id"
-    if not spec.lead_id:
-        params["new_lead_id"], params["list_id"] = new_id(), spec.list_id
+    if not shape.lead_given:
         given = {"id": "%(new_lead_id)s", "workspace_id": "%(ws)s", "list_id": "%(list_id)s",
-                 "phone": "%(phone)s", "email": "%(email)s", "source": "'api'"}
-        params.setdefault("phone", spec.phone)
-        params.setdefault("email", spec.email)
-        params["first_name"], params["last_name"] = spec.first_name, spec.last_name
-        given.update(first_name="%(first_name)s", last_name="%(last_name)s")
-        for column in spec.overwrite:
+                 "phone": "%(phone)s", "email": "%(email)s", "source": "'api'",
+                 "first_name": "%(first_name)s", "last_name": "%(last_name)s"}
+        for column in shape.overwrite:
             given[column] = f"%(ow_{column})s"
-        columns, values = _insert_columns(Lead, given, params, "nl", now)
+        columns, values = b.insert_columns(Lead, given, "nl")
         ctes.append(f"new_lead AS (INSERT INTO {lead} ({columns}) SELECT {values} "
                     "WHERE EXISTS (SELECT 1 FROM claim) AND NOT EXISTS (SELECT 1 FROM found) "
                     f"ON CONFLICT DO NOTHING RETURNING {', '.join(_q(c) for c in LEAD_COLUMNS_READ)})")
@@ -161,15 +230,13 @@ def _lead_ctes(spec: LeadSpec, params: dict[str, Any], now: datetime) -> str:
     return ", ".join(ctes)
 
 
-def _thread_cte(*, address: str, preview: str, line: LineSpec, params: dict[str, Any], now: datetime) -> str:
+def _thread_cte(shape: _Shape) -> str:
     thread = _q(Thread._meta.db_table)
-    params.update(thread_id=new_id(), address=address, preview=preview, line_id=line.line_id,
-                  candidates=[c[0] for c in line.candidates])
-    if line.pinned or line.line_id is None:
-        sticky = "COALESCE(t.line_id, EXCLUDED.line_id)"
-    else:
+    if shape.sticky:
         # The recipient keeps its line while that line may send this message; else it moves to the chosen one.
-        sticky = "CASE WHEN t.line_id = ANY(%(candidates)s::varchar[]) THEN t.line_id ELSE EXCLUDED.line_id END"
+        sticky = "CASE WHEN t.line_id = ANY(%(candidates)s) THEN t.line_id ELSE EXCLUDED.line_id END"
+    else:
+        sticky = "COALESCE(t.line_id, EXCLUDED.line_id)"
     return (f"thread AS (INSERT INTO {thread} AS t (id, workspace_id, address, lead_id, line_id, last_message_at, "
             "last_message_preview, last_direction, unread_count, created_at) "
             "SELECT %(thread_id)s, %(ws)s, %(address)s, lead.id, %(line_id)s, %(now)s, %(preview)s, 'outbound', 0, "
@@ -180,19 +247,11 @@ def _thread_cte(*, address: str, preview: str, line: LineSpec, params: dict[str,
             "RETURNING id, line_id)")
 
 
-def write_message(*, message: dict[str, Any], lead: LeadSpec, line: LineSpec, fingerprint: str, expires_at: datetime,
-                  recipient_name: str, preview: str, event_detail: dict[str, Any], now: datetime) -> Written:
-    """One statement: claim, lead, thread, message, event. `message`: Message column → value for every column
-    the request decides (the others take their defaults; lead, thread and line come from the statement)."""
-    params: dict[str, Any] = {"ws": lead.workspace_id, "now": now, "fp": fingerprint, "mid": message["id"],
-                              "expires": expires_at, "rname": recipient_name,
-                              "detail": json.dumps(event_detail)}
-    ids, phones, emails = ([c[i] for c in line.candidates] for i in range(3))
-    params.update(c_ids=ids, c_phones=phones, c_emails=emails)
-    line_expr = "%(line_id)s" if line.pinned or line.line_id is None else "thread.line_id"
-    given = {column: f"%(m_{column})s" for column in message}
-    for column, value in message.items():
-        params[f"m_{column}"] = _message_field(column).get_db_prep_save(value, connection)
+@lru_cache(maxsize=256)
+def _statement(shape: _Shape) -> _Statement:
+    b = _Builder()
+    line_expr = "thread.line_id" if shape.sticky else "%(line_id)s"
+    given = {column: b.column_param(f"m_{column}", _message_field(column)) for column in shape.columns}
     given.update({
         "lead_id": "lead.id", "thread_id": "thread.id", "line_id": line_expr,
         "from_line_phone": "COALESCE(c.phone, '')", "from_line_email": "COALESCE(c.email, '')",
@@ -200,54 +259,106 @@ def write_message(*, message: dict[str, Any], lead: LeadSpec, line: LineSpec, fi
                           "NULLIF(lead.last_name, '')))",
         **{column: f"lead.{_q(column)}" for column in CRM_FIELDS.values()},
     })
-    columns, values = _insert_columns(Message, given, params, "md", now)
-    fields = Message._meta.concrete_fields
-    returned = ", ".join(f"message.{_q(f.column)}" for f in fields)
+    lead_ctes = _lead_ctes(shape, b)
+    columns, values = b.insert_columns(Message, given, "md")
+    returned = ", ".join(f"message.{_q(f.column)}" for f in Message._meta.concrete_fields)
     guard, event, table = (_q(m._meta.db_table) for m in (DedupGuard, MessageEvent, Message))
-    sql = (
+    return b.statement(
         f"WITH claim AS (INSERT INTO {guard} (workspace_id, fingerprint, message_id, created_at, expires_at) "
         "VALUES (%(ws)s, %(fp)s, %(mid)s, %(now)s, %(expires)s) "
         "ON CONFLICT (workspace_id, fingerprint) DO UPDATE SET message_id = EXCLUDED.message_id, "
         "created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at "
         f"WHERE {guard}.expires_at <= EXCLUDED.created_at RETURNING 1), "
-        f"{_lead_ctes(lead, params, now)}, "
-        f"{_thread_cte(address=message['send_to_address'], preview=preview, line=line, params=params, now=now)}, "
-        "c AS (SELECT * FROM unnest(%(c_ids)s::varchar[], %(c_phones)s::varchar[], %(c_emails)s::varchar[]) "
-        "AS c(id, phone, email)), "
+        f"{lead_ctes}, {_thread_cte(shape)}, "
+        "c AS (SELECT * FROM unnest(%(c_ids)s, %(c_phones)s, %(c_emails)s) AS c(id, phone, email)), "
         f"message AS (INSERT INTO {table} ({columns}) SELECT {values} FROM lead CROSS JOIN thread "
         f"LEFT JOIN c ON c.id = {line_expr} RETURNING *), "
         f"event AS (INSERT INTO {event} (message_id, at, from_status, to_status, reason, detail) "
-        "SELECT id, %(now)s, '', status, 'created', %(detail)s::jsonb FROM message RETURNING 1) "
+        "SELECT id, %(now)s, '', status, 'created', %(detail)s FROM message RETURNING 1) "
         "SELECT (SELECT count(*) FROM claim), (SELECT bool_or(existed) FROM lead), (SELECT count(*) FROM event), "
         f"{returned} FROM (SELECT 1) AS one LEFT JOIN message ON true"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+
+
+class _PreparedCursor(psycopg.RawCursor):
+    """psycopg's cursor for $n statements with server-side parameters, prepared on first use in each
+    connection when DB_PREPARED_STATEMENTS is on (behind pgbouncer it needs ≥ 1.21 with
+    max_prepared_statements: docs/deployment.md)."""
+
+    def execute(self, query: Any, params: Any = None, *, prepare: bool | None = None,  # type: ignore[override]
+                binary: bool | None = None) -> Any:
+        return super().execute(query, params, prepare=settings.DB_PREPARED_STATEMENTS, binary=binary)
+
+    def _send_query_prepared(self, name: bytes, pgq: Any, *, binary: bool | None = None) -> None:
+        # psycopg 3.3 records the query it ran only on the unprepared path; Django's query log (and
+        # CaptureQueriesContext) reads it back from there.
+        self._query = pgq
+        super()._send_query_prepared(name, pgq, binary=binary)
+
+
+def _cursor() -> Any:
+    """A Django cursor (errors translated, queries logged where Django logs them) over _PreparedCursor."""
+    connection.ensure_connection()
+    raw = _PreparedCursor(connection.connection)
+    return connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
+
+
+def write_message(*, message: dict[str, Any], lead: LeadSpec, line: LineSpec, fingerprint: str, expires_at: datetime,
+                  recipient_name: str, preview: str, event_detail: dict[str, Any], now: datetime) -> Written:
+    """One statement: claim, lead, thread, message, event. `message`: Message column → value for every column
+    the request decides (the others take their defaults; lead, thread and line come from the statement)."""
+    shape = _Shape(lead_given=bool(lead.lead_id), phone=bool(lead.phone), email=bool(lead.email),
+                   names=bool(lead.first_name or lead.last_name), overwrite=tuple(lead.overwrite),
+                   sticky=not (line.pinned or line.line_id is None), columns=tuple(message))
+    statement = _statement(shape)
+    ids, phones, emails = ([c[i] for c in line.candidates] for i in range(3))
+    params: dict[str, Any] = {
+        **statement.constants,
+        "ws": lead.workspace_id, "now": now, "fp": fingerprint, "mid": message["id"], "expires": expires_at,
+        "rname": recipient_name, "detail": json.dumps(event_detail), "lead_id": lead.lead_id, "phone": lead.phone,
+        "email": lead.email, "first_name": lead.first_name, "last_name": lead.last_name, "new_lead_id": new_id(),
+        "list_id": lead.list_id, "thread_id": new_id(), "address": message["send_to_address"], "preview": preview,
+        "line_id": line.line_id, "candidates": ids, "c_ids": ids, "c_phones": phones, "c_emails": emails,
+    }
+    for column, value in message.items():
+        params[f"m_{column}"] = _message_field(column).get_db_prep_save(value, connection)
+    for column, value in lead.overwrite.items():
+        params[f"ow_{column}"] = value
+    for name, f in statement.per_call.items():
+        params[name] = _default(f)
+    with _cursor() as cursor:
+        cursor.execute(statement.sql, [params[name] for name in statement.names])
         row = cursor.fetchone()
-        claimed, lead_existed, events = row[0], bool(row[1]), row[2]
-        if not claimed:
-            return _held_claim(cursor, lead.workspace_id, fingerprint)
-        if row[3] is None or not events:
-            # A concurrent send created the same new lead first: only the claim was written; give it back.
-            cursor.execute(f"DELETE FROM {guard} WHERE workspace_id = %s AND fingerprint = %s AND message_id = %s",
-                           [lead.workspace_id, fingerprint, message["id"]])
-            return Written(retry=True)
+    claimed, lead_existed, events = row[0], bool(row[1]), row[2]
+    if not claimed:
+        return _held_claim(lead.workspace_id, fingerprint)
+    if row[3] is None or not events:
+        # A concurrent send created the same new lead first: only the claim was written; give it back.
+        _release_claim(lead.workspace_id, fingerprint, message["id"])
+        return Written(retry=True)
     return Written(message=_from_row(row[3:]), lead_existed=lead_existed)
 
 
-def _held_claim(cursor: Any, workspace_id: str, fingerprint: str) -> Written:
+def _release_claim(workspace_id: str, fingerprint: str, message_id: str) -> None:
+    guard = _q(DedupGuard._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {guard} WHERE workspace_id = %s AND fingerprint = %s AND message_id = %s",
+                       [workspace_id, fingerprint, message_id])
+
+
+def _held_claim(workspace_id: str, fingerprint: str) -> Written:
     guard, table = _q(DedupGuard._meta.db_table), _q(Message._meta.db_table)
-    cursor.execute(f"SELECT g.message_id, EXISTS (SELECT 1 FROM {table} m WHERE m.id = g.message_id) "
-                   f"FROM {guard} g WHERE g.workspace_id = %s AND g.fingerprint = %s", [workspace_id, fingerprint])
-    held = cursor.fetchone()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT g.message_id, EXISTS (SELECT 1 FROM {table} m WHERE m.id = g.message_id) "
+                       f"FROM {guard} g WHERE g.workspace_id = %s AND g.fingerprint = %s", [workspace_id, fingerprint])
+        held = cursor.fetchone()
     if held is None:
         return Written(retry=True)  # it expired and went between the two statements
     original_id, exists = held
     if exists:
         return Written(duplicate_of=original_id)
     # The claim names a message that no longer exists (deleted): drop it and claim again.
-    cursor.execute(f"DELETE FROM {guard} WHERE workspace_id = %s AND fingerprint = %s AND message_id = %s",
-                   [workspace_id, fingerprint, original_id])
+    _release_claim(workspace_id, fingerprint, original_id)
     return Written(retry=True)
 
 

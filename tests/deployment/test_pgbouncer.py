@@ -33,6 +33,9 @@ def bouncer() -> Iterator[PgBouncer]:
 
 
 def probe(bouncer: PgBouncer, **env: str) -> dict[str, Any]:
+    # Debian's pgbouncer (1.18) predates protocol-level prepared statements (1.21, max_prepared_statements):
+    # the send API's prepared statement is turned off as docs/deployment.md says for such a pooler.
+    env = {"DB_PREPARED_STATEMENTS": "false", **env}
     database = connection.settings_dict["NAME"]
     result = subprocess.run([sys.executable, "-m", "tests.deployment.pgbouncer_probe"], capture_output=True,
                             text=True, timeout=180, env={**os.environ, "DATABASE_URL": bouncer.url(database),
@@ -66,3 +69,13 @@ def test_db_disable_server_side_cursors_makes_any_iterator_safe(bouncer: PgBounc
     assert results["control_iterator_outside_transaction"] == {"ok": True, "value": 3}, \
         results["control_iterator_outside_transaction"]
     assert results["uploads_retention"]["ok"] is True
+
+
+def test_the_prepared_send_statement_needs_the_setting_behind_an_old_pgbouncer(bouncer: PgBouncer) -> None:
+    # Why DB_PREPARED_STATEMENTS exists: this pooler drops the session's prepared statement after the
+    # transaction that made it, so a send on the next transaction cannot find it. Nothing is written then
+    # (a 500, no message); with the setting off (the test above) the same sends are 201.
+    results = probe(bouncer, DB_PREPARED_STATEMENTS="true")
+    api = results["api_send_and_sweeps"]
+    assert api["ok"] is True and 500 in api["value"]["statuses"], api
+    assert api["value"]["sent"] < 3, api

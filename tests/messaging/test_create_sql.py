@@ -239,3 +239,39 @@ def test_concurrent_identical_sends_to_a_new_recipient_make_one_message() -> Non
     assert Lead.objects.filter(workspace=workspace).count() == 1
     key = fingerprint(phone="+12025550180", email="", body="same", attachment_urls=[])
     assert DedupGuard.objects.filter(workspace=workspace, fingerprint=key).count() == 1
+
+
+
+def _prepared_send_statements() -> dict[str, int]:
+    """This session's prepared statements that are the send's statement: name → times executed (prepared
+    statements live as long as the connection, so the tests compare before and after)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name, generic_plans + custom_plans FROM pg_prepared_statements "
+                       "WHERE statement LIKE 'WITH claim AS (INSERT INTO %%'")
+        return dict(cursor.fetchall())
+
+
+def _send_four(api: Any, **body: str) -> None:
+    for n in range(4):
+        response = api.post("/api/messages", {"message": f"hello {n}", "recipientPhone": f"+1202555013{n}", **body},
+                            format="json")
+        assert response.status_code == 201, response.content
+
+
+@pytest.mark.django_db
+def test_the_statement_is_prepared_once_per_connection_and_reused(api, line) -> None:
+    before = _prepared_send_statements()
+    _send_four(api)
+    after = _prepared_send_statements()
+    # The four sends (one shape) ran one prepared statement four more times; at most one was newly prepared.
+    assert sum(after.values()) - sum(before.values()) == 4
+    assert len(after) - len(before) <= 1
+
+
+@pytest.mark.django_db
+def test_with_prepared_statements_off_nothing_is_prepared(api, line, settings) -> None:
+    settings.DB_PREPARED_STATEMENTS = False
+    before = _prepared_send_statements()
+    _send_four(api, recipientName="Cy Young")
+    assert _prepared_send_statements() == before
+    assert Message.objects.filter(recipient_phone="+12025550133").exists()
