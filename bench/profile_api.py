@@ -131,6 +131,7 @@ def main() -> None:
     buffer = io.StringIO()
     pstats.Stats(profiler, stream=buffer).sort_stats("tottime").print_stats(args.top)
     (LOG_DIR / "profile.txt").write_text(buffer.getvalue())
+    profiler.dump_stats(LOG_DIR / "profile.pstats")  # for pstats/snakeviz: callers and callees
     print(f"\nself-time top {args.top}: {LOG_DIR / 'profile.txt'}")
 
 
