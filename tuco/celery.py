@@ -33,7 +33,37 @@ def _survive_broker_loss_with_unacked_messages() -> None:
     QoS.restore_unacked_once = restore_unacked_once  # type: ignore[method-assign]
 
 
+def _survive_acks_on_a_channel_closed_by_broker_loss() -> None:
+    """The same family, one step later: a task that was running while Redis restarted finishes after the
+    consumer reconnected, and its late ack goes to the channel of the old connection, which is closed
+    (its `connection` is None). kombu's Redis QoS dereferences it inside the event loop, and the
+    AttributeError is "Unrecoverable" for the worker: every worker exits (bench/scale_out.py found it,
+    tests/e2e/test_relay_flow.py shows it). The ack has nowhere to go: the old connection's unacked
+    entry is in the restarted Redis or comes back after the visibility timeout, and a redelivered
+    dispatch finds its row already sent (the claim is in the database). So: log it and keep consuming."""
+    import logging
+
+    from kombu.transport.redis import QoS
+
+    for name in ("ack", "reject"):
+        original = getattr(QoS, name)
+
+        def guarded(self: QoS, delivery_tag: object, *args: object, _original: object = original,
+                    _name: str = name, **kwargs: object) -> object:
+            try:
+                return _original(self, delivery_tag, *args, **kwargs)  # type: ignore[operator]
+            except AttributeError as exc:
+                if getattr(self.channel, "connection", None) is not None:
+                    raise
+                logging.getLogger("tuco.celery").warning("%s on a channel closed by a broker loss, dropped: %s",
+                                                         _name, exc)
+                return None
+
+        setattr(QoS, name, guarded)
+
+
 _survive_broker_loss_with_unacked_messages()
+_survive_acks_on_a_channel_closed_by_broker_loss()
 
 app = Celery("tuco")
 app.config_from_object("django.conf:settings", namespace="CELERY")

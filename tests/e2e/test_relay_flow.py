@@ -170,6 +170,26 @@ def test_redis_down_during_posts_loses_nothing(stack: Stack) -> None:
     stack.wait_status(key, after["_id"], {"sent", "delivered"}, timeout=60)
 
 
+def test_a_redis_restart_during_a_send_keeps_every_worker_alive(stack: Stack, account) -> None:
+    # The send is in the relay call (held 3 s) when Redis restarts; the task ends after the consumer has
+    # reconnected, so its late ack goes to the closed channel of the old connection. That used to kill the
+    # worker ("Unrecoverable error: AttributeError", found by bench/scale_out.py with three workers).
+    key, _ = account
+    to = recipient()
+    stack.sims[0].fault("slow", address=to)
+    doc = stack.send(key, message="In flight across a Redis restart", recipientPhone=to)
+    wait_until(lambda: [r for r in stack.sims[0].sent_to(to) if r["state"] == "sending"], timeout=15,
+               what="send in flight")
+    stack.procs["redis"].stop()
+    stack.start_redis()
+    stack.wait_status(key, doc["_id"], {"sent", "delivered"}, timeout=60)
+    time.sleep(3)  # the ack, after the reconnect
+    assert stack.procs["worker"].alive
+    assert len(stack.sims[0].sent_to(to)) == 1
+    after = stack.send(key, message="After the restart", recipientPhone=recipient())
+    stack.wait_status(key, after["_id"], {"sent", "delivered"}, timeout=60)
+
+
 def test_inbound_reply_lands_on_the_thread(stack: Stack, account) -> None:
     key, _ = account
     to = recipient()
