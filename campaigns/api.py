@@ -141,7 +141,7 @@ class CampaignLeadsApi(RateLimitedMixin, APIView):
 
     @extend_schema(
         operation_id="campaigns_add_lead", parameters=_ID, request=schemas.AddLeadInput,
-        responses={200: schemas.AddLeadResponse, 400: Error, 401: Error, 404: Error, 409: Error, 429: Error},
+        responses={200: schemas.ADD_LEAD_RESPONSE, 400: Error, 401: Error, 404: Error, 409: Error, 429: Error},
         summary="Add a lead to a campaign (starts its sequence)",
         description=(
             "`{leadId}` for an existing lead of the workspace, or `{lead: {firstName, lastName, email, phone, "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer
 from rest_framework import serializers
 
 from tuco.schema_fields import Error, ndt, nstr
@@ -157,20 +157,34 @@ class AddLeadInput(serializers.Serializer):
 
 
 class AddLeadResponse(serializers.Serializer):
+    """`{leadId}` or `{lead}`: the one lead and its CRM links."""
+
     success = serializers.BooleanField()
-    leadId = serializers.CharField(required=False)
+    leadId = serializers.CharField()
     campaignId = serializers.CharField()
-    messageCount = serializers.IntegerField(required=False)
-    message = serializers.CharField(required=False)
+    messageCount = serializers.IntegerField()
+    message = serializers.CharField()
     alreadyInCampaign = serializers.BooleanField(required=False)
     existingLeadIds = serializers.ListField(child=serializers.CharField(), required=False)
     ghlContactId = nstr()
     ghlLocationId = nstr()
     hsPortalId = nstr()
     hsContactId = nstr()
-    requested = serializers.IntegerField(required=False)
-    enrolled = serializers.IntegerField(required=False)
-    notFound = serializers.IntegerField(required=False)
+
+
+class AddLeadsBulkResponse(serializers.Serializer):
+    """`{leadIds}` or `{listId}`: counts, no per-lead fields."""
+
+    success = serializers.BooleanField()
+    campaignId = serializers.CharField()
+    requested = serializers.IntegerField()
+    enrolled = serializers.IntegerField()
+    alreadyInCampaign = serializers.IntegerField(help_text="leads already enrolled: left as they were")
+    notFound = serializers.IntegerField(help_text="ids that are not leads of this workspace")
+
+
+ADD_LEAD_RESPONSE = PolymorphicProxySerializer(
+    component_name="AddLeadResult", serializers=[AddLeadResponse, AddLeadsBulkResponse], resource_type_field_name=None)
 
 
 class DeleteResponse(serializers.Serializer):

@@ -132,7 +132,7 @@ class MessageDetailApi(APIView):
 
 class MessageCancelApi(IdempotentMixin, APIView):
     @extend_schema(operation_id="messages_cancel", request=None,
-                   responses={200: schemas.SendMessageResponse, 401: schemas.Error, 402: schemas.Error,
+                   responses={200: schemas.CancelMessageResponse, 401: schemas.Error, 402: schemas.Error,
                               404: schemas.Error, 409: schemas.Error},
                    parameters=[OpenApiParameter("message_id", str, OpenApiParameter.PATH)],
                    summary="Cancel a queued, pending or scheduled message")

@@ -106,6 +106,13 @@ class MessageDocument(serializers.Serializer):
     updatedAt = serializers.DateTimeField()
 
 
+class CancelMessageResponse(serializers.Serializer):
+    success = serializers.BooleanField()
+    status = serializers.CharField(help_text="cancelled")
+    message = MessageDocument()
+    leadId = nstr()
+
+
 class SendMessageResponse(serializers.Serializer):
     success = serializers.BooleanField()
     status = serializers.CharField()

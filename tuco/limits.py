@@ -18,6 +18,7 @@ Install right after CorrelationIdMiddleware (so the 413 carries X-Correlation-Id
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -65,3 +66,14 @@ class BodyLimitMiddleware:
         if error is None:
             return None
         return JsonResponse(error.body(), status=error.status)
+
+
+def document_body_limit(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook: every operation that takes a body can answer this middleware's 413
+    (`PAYLOAD_TOO_LARGE`), so /api/schema says so (operations documenting a 413 of their own keep theirs)."""
+    error = {"description": "", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            if "requestBody" in operation:
+                operation.setdefault("responses", {}).setdefault("413", error)
+    return result

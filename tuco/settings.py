@@ -236,9 +236,11 @@ SPECTACULAR_SETTINGS = {
     "AUTHENTICATION_WHITELIST": [],
     # A campaign step's `channel` and a message's `messageType` are one choice set: one schema name.
     "ENUM_NAME_OVERRIDES": {"MessageTypeEnum": ["imessage", "sms", "email"]},
-    # The default enum hook, then the 400 of tuco.request_params on every operation with parameters.
+    # The default enum hook, then the 400 of tuco.request_params on every operation with parameters and the
+    # 413 of tuco.limits on every operation with a body.
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
-                             "tuco.request_params.document_parameter_refusals"],
+                             "tuco.request_params.document_parameter_refusals",
+                             "tuco.limits.document_body_limit"],
 }
 
 # --- Celery ------------------------------------------------------------------
