@@ -5,6 +5,8 @@ from typing import Any
 
 import pytest
 from django.core.cache import cache
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from rest_framework.test import APIClient
 
 from tests.factories import LineFactory, WorkspaceFactory
@@ -19,6 +21,17 @@ def _clean_redis() -> Any:
         cache.clear()
     hot_cache.forget_all()  # the per-process key and line caches start empty too
     yield
+
+
+@pytest.fixture
+def keep_connection(db: Any) -> Any:
+    """Requests through the WSGI app (schemathesis' `case.call()`) must not close the test's connection, as
+    Django's test client does not: Django closes old connections on every request's start and finish."""
+    for signal in (request_started, request_finished):
+        signal.disconnect(close_old_connections)
+    yield
+    for signal in (request_started, request_finished):
+        signal.connect(close_old_connections)
 
 
 @pytest.fixture

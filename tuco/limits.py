@@ -25,6 +25,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from tuco.errors import body_too_large_error, request_error
 from tuco.logging import get_logger
+from tuco.schema_fields import document_error_response
 
 log = get_logger(__name__)
 
@@ -71,9 +72,5 @@ class BodyLimitMiddleware:
 def document_body_limit(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
     """drf-spectacular postprocessing hook: every operation that takes a body can answer this middleware's 413
     (`PAYLOAD_TOO_LARGE`), so /api/schema says so (operations documenting a 413 of their own keep theirs)."""
-    error = {"description": "", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-    for operations in result.get("paths", {}).values():
-        for operation in operations.values():
-            if "requestBody" in operation:
-                operation.setdefault("responses", {}).setdefault("413", error)
+    document_error_response(result, "413", lambda operation: "requestBody" in operation)
     return result

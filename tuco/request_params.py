@@ -32,6 +32,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from tuco.errors import BadRequest
 from tuco.logging import get_logger
+from tuco.schema_fields import document_error_response
 
 log = get_logger(__name__)
 
@@ -143,9 +144,6 @@ class ParameterGuardMiddleware:
 def document_parameter_refusals(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
     """drf-spectacular postprocessing hook: every operation that takes query or path parameters can answer this
     guard's 400, so /api/schema says so (operations documenting a 400 already keep theirs)."""
-    error = {"description": "", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-    for operations in result.get("paths", {}).values():
-        for operation in operations.values():
-            if any(p.get("in") in ("query", "path") for p in operation.get("parameters", [])):
-                operation.setdefault("responses", {}).setdefault("400", error)
+    document_error_response(result, "400", lambda operation: any(
+        p.get("in") in ("query", "path") for p in operation.get("parameters", [])))
     return result

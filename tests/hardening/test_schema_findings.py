@@ -31,16 +31,8 @@ schema = schemathesis.openapi.from_wsgi("/api/schema", application)
 
 
 @pytest.fixture
-def wsgi_calls(seeded_a: Seeded) -> Any:
-    """Requests through the WSGI app must not close the test's connection (as Django's test client)."""
-    from django.core.signals import request_finished, request_started
-    from django.db import close_old_connections
-
-    for signal in (request_started, request_finished):
-        signal.disconnect(close_old_connections)
-    yield seeded_a
-    for signal in (request_started, request_finished):
-        signal.connect(close_old_connections)
+def wsgi_calls(seeded_a: Seeded, keep_connection: Any) -> Seeded:
+    return seeded_a
 
 
 def _call(seeded: Seeded, path: str, method: str, **case_fields: Any) -> Any:

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 import schemathesis
-from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
 from hypothesis import HealthCheck, Phase, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -54,16 +50,6 @@ def test_schema_documents_every_leads_operation(client) -> None:
 
 # The OpenAPI document is generated without the database; loading it through the WSGI app is safe at import.
 schema = schemathesis.openapi.from_wsgi("/api/schema", application).include(path_regex=OPERATIONS)
-
-
-@pytest.fixture
-def keep_connection(db: Any) -> Any:
-    # Like Django's test client: requests through the WSGI app must not close the test's connection.
-    for signal in (request_started, request_finished):
-        signal.disconnect(close_old_connections)
-    yield
-    for signal in (request_started, request_finished):
-        signal.connect(close_old_connections)
 
 
 @pytest.fixture
